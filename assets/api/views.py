@@ -1,0 +1,104 @@
+"""Fleet endpoints: assets (with their transitions and history), hardware models, pools, faults."""
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ParseError
+from rest_framework.response import Response
+
+from assets.api.filters import AssetFilter, FaultFilter
+from assets.api.serializers import (AssetSerializer, AssetTransitionSerializer, FaultInSerializer, FaultSerializer,
+                                    HardwareModelSerializer, PoolSerializer, TransitionRequestSerializer)
+from assets.models import Fault, HardwareModel, Pool
+from assets.selectors import asset_list
+from dam import lifecycle
+from dam.pagination import ByHostnameCursorPagination, NewestFirstCursorPagination
+from dam.permissions import PostsFaults
+
+NAME = r"[^/]+"
+
+
+class HardwareModelViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = HardwareModel.objects.all()
+    serializer_class = HardwareModelSerializer
+    lookup_field = "name"
+    lookup_value_regex = NAME
+    pagination_class = None
+
+
+class PoolViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = Pool.objects.all()
+    serializer_class = PoolSerializer
+    lookup_field = "name"
+    lookup_value_regex = NAME
+    pagination_class = None
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+
+class AssetViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = asset_list()
+    serializer_class = AssetSerializer
+    filterset_class = AssetFilter
+    pagination_class = ByHostnameCursorPagination
+    lookup_field = "hostname"
+    lookup_value_regex = NAME
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        asset = serializer.save()
+        return Response(self.get_serializer(self.get_queryset().get(pk=asset.pk)).data,
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=TransitionRequestSerializer, responses={200: AssetSerializer, 409: OpenApiResponse(
+        description='{"detail", "state", "allowed": [transition names]}')})
+    @action(detail=True, methods=["post"])
+    def transitions(self, request, hostname=None):
+        """Ask for a transition by name, with a reason that goes into the audit row."""
+        asset = self.get_object()
+        body = TransitionRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        lifecycle.request_transition(asset=asset, transition=body.validated_data["transition"],
+                                     actor=request.user.username, reason=body.validated_data["reason"])
+        return Response(self.get_serializer(self.get_queryset().get(pk=asset.pk)).data)
+
+    @extend_schema(responses=AssetTransitionSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request, hostname=None):
+        """The audit rows of this asset, newest first."""
+        asset = self.get_object()
+        paginator = NewestFirstCursorPagination()
+        page = paginator.paginate_queryset(asset.transitions.all(), request, view=self)
+        return paginator.get_paginated_response(AssetTransitionSerializer(page, many=True).data)
+
+
+FAULT_BATCH_RESPONSE = inline_serializer("FaultBatchResult", {
+    "accepted": serializers.IntegerField(), "duplicates": serializers.IntegerField(),
+    "rejected": serializers.IntegerField(), "results": serializers.ListField(child=serializers.DictField()),
+})
+
+
+class FaultViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = Fault.objects.select_related("asset")
+    serializer_class = FaultSerializer
+    filterset_class = FaultFilter
+    permission_classes = [PostsFaults]
+
+    @extend_schema(request=FaultInSerializer(many=True), responses={202: FAULT_BATCH_RESPONSE})
+    def create(self, request, *args, **kwargs):
+        """One fault object or a list of up to 1000. Each item is accepted, a duplicate, or rejected with a reason."""
+        items = request.data
+        if isinstance(items, dict):
+            items = [items]
+        if not isinstance(items, list):
+            raise ParseError("Expected a fault object or a list of fault objects.")
+        limit = settings.DAM_MAX_FAULTS_PER_REQUEST
+        if len(items) > limit:
+            return Response({"detail": f"At most {limit} faults per request; this one has {len(items)}.",
+                             "limit": limit}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        outcomes = lifecycle.report_faults(detector=request.user.username, items=items)
+        counts = {s: sum(o.status == s for o in outcomes) for s in ("accepted", "duplicate", "rejected")}
+        return Response({"accepted": counts["accepted"], "duplicates": counts["duplicate"],
+                         "rejected": counts["rejected"], "results": [o.as_dict() for o in outcomes]},
+                        status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,55 @@
+"""Every API error is JSON: {"detail": ...} plus the fields that were wrong. Never an HTML page or a traceback."""
+import logging
+
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import JsonResponse
+from django.views import defaults
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from dam.lifecycle import TicketConflict, TransitionConflict
+
+log = logging.getLogger(__name__)
+
+
+def json_exception_handler(exc, context):
+    if isinstance(exc, TransitionConflict):
+        return Response({"detail": exc.detail, "state": exc.state, "allowed": exc.allowed},
+                        status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, TicketConflict):
+        return Response({"detail": exc.detail, "status": exc.ticket.status}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        log.warning("database unavailable: %s", exc)
+        return Response({"detail": "The database is unavailable; try again shortly."},
+                        status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
+
+    response = exception_handler(exc, context)
+    if response is None:
+        if isinstance(exc, DatabaseError):
+            log.exception("database error")
+        return None  # a real bug: Django's 500 handler below answers JSON
+    if isinstance(response.data, list):
+        response.data = {"detail": " ".join(str(item) for item in response.data), "errors": response.data}
+    elif isinstance(response.data, dict) and "detail" not in response.data:
+        fields = ", ".join(response.data)
+        response.data = {"detail": f"Invalid input: {fields}.", **response.data}
+    return response
+
+
+def not_found(request, exception=None):
+    if not request.path.startswith("/api/"):
+        return defaults.page_not_found(request, exception)
+    return JsonResponse({"detail": f"Not found: {request.path}"}, status=404)
+
+
+def server_error(request):
+    return JsonResponse({"detail": "Internal error; it has been logged."}, status=500)
+
+
+def bad_request(request, exception=None):
+    return JsonResponse({"detail": "Bad request."}, status=400)
+
+
+def permission_denied(request, exception=None):
+    return JsonResponse({"detail": "Permission denied."}, status=403)

@@ -1,0 +1,355 @@
+"""The lifecycle of a machine, top to bottom: fault → isolate → repair ticket → verify → return → probation ends.
+
+This is the one module that crosses apps (assets, repairs, inspection); it follows the contract's table row by row.
+Every step is one database transaction that locks the asset row, calls the django-fsm transition method, saves,
+writes the audit row, and enqueues the next job only once the transaction has committed. Steps run by jobs are
+safe to run twice: a second run finds the asset already moved on and does nothing.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django_fsm import ConcurrentTransition, can_proceed
+
+from assets.choices import AssetState, Severity
+from assets import services as asset_services
+from assets.models import Asset, AssetTransition, Fault
+from dam import tasks
+from inspection import services as inspection_services
+from inspection.choices import Purpose, Verdict
+from inspection.models import Inspection
+from repairs.choices import WORKABLE, TicketStatus
+from repairs.models import RepairTicket
+
+log = logging.getLogger(__name__)
+S = AssetState
+
+class TransitionConflict(Exception):
+    """The asked-for transition is not allowed from the asset's current state (API: 409)."""
+
+    def __init__(self, asset: Asset, transition: str, detail: str | None = None):
+        self.state = asset.state
+        self.allowed = asset.manual_transitions()
+        self.detail = detail or f"Cannot {transition} asset {asset.hostname}: it is {asset.state}."
+        super().__init__(self.detail)
+
+
+def _locked(asset_id: int) -> Asset:
+    """The asset row, locked until the transaction ends: concurrent steps on one asset queue up here."""
+    return Asset.objects.select_for_update().select_related("pool", "hardware_model").get(pk=asset_id)
+
+
+def _apply(asset: Asset, name: str, *, actor: str, reason: str) -> None:
+    """The only place a state changes: the django-fsm method guards it, save, and the audit row."""
+    method = getattr(asset, name)
+    if not can_proceed(method):
+        raise TransitionConflict(asset, name)
+    source = asset.state
+    method()
+    asset.state_changed_at = timezone.now()
+    try:
+        asset.save(update_fields=["state", "state_changed_at"])
+    except ConcurrentTransition:  # someone moved it without the row lock; theirs stands
+        asset.refresh_from_db()
+        raise TransitionConflict(asset, name) from None
+    AssetTransition.objects.create(asset=asset, transition=name, source=source, target=asset.state,
+                                   actor=actor, reason=reason, at=asset.state_changed_at)
+
+
+def _after_commit(task, *args) -> None:
+    # robust: a broker hiccup must not undo or fail the change already committed; the reconcile job retries.
+    transaction.on_commit(lambda: task.delay(*args), robust=True)
+
+
+def open_ticket_of(asset: Asset) -> RepairTicket | None:
+    return RepairTicket.objects.filter(asset=asset, closed_at__isnull=True).first()
+
+
+# 1. A fault arrives ----------------------------------------------------------------------------------------
+def report_faults(*, detector: str, items: list) -> list[asset_services.FaultOutcome]:
+    """A detector reports faults: store them all (the raw events are kept) and decide what each one triggers."""
+    with transaction.atomic():
+        outcomes, stored = asset_services.faults_store(detector=detector, items=items)
+        faults_received(stored)
+    return outcomes
+
+
+def faults_received(faults: list[Fault]) -> None:
+    """Decide, for freshly stored faults, what happens next. Called inside the ingest transaction.
+
+    A critical fault isolates an active asset; during probation (returned) a warning is enough. Faults on an asset
+    already out of service join its open repair ticket. Info is recorded only. One isolate job per asset per batch.
+    """
+    to_isolate: dict[int, Fault] = {}
+    to_attach: list[Fault] = []
+    for fault in faults:
+        state = fault.asset.state
+        if state == S.ACTIVE and fault.severity == Severity.CRITICAL:
+            to_isolate.setdefault(fault.asset_id, fault)
+        elif state == S.RETURNED and fault.severity in (Severity.WARNING, Severity.CRITICAL):
+            to_isolate.setdefault(fault.asset_id, fault)
+        elif state in (S.IN_REPAIR, S.VERIFYING) and fault.severity != Severity.INFO:
+            to_attach.append(fault)
+    for fault in to_isolate.values():
+        _after_commit(tasks.isolate_asset, fault.asset_id, fault.id)
+    if to_attach:
+        tickets = {t.asset_id: t for t in RepairTicket.objects.filter(
+            asset_id__in={f.asset_id for f in to_attach}, closed_at__isnull=True)}
+        for fault in to_attach:
+            if ticket := tickets.get(fault.asset_id):
+                ticket.faults.add(fault)
+    # Faults on an isolated asset are linked when its ticket opens (step 3).
+
+
+# 2. isolate: active | returned → isolated ------------------------------------------------------------------
+def isolate(*, asset_id: int, actor: str, reason: str) -> Asset:
+    with transaction.atomic():
+        asset = _locked(asset_id)
+        _apply(asset, "isolate", actor=actor, reason=reason)
+        _after_commit(tasks.open_repair_ticket, asset.id)
+    return asset
+
+
+def fault_reason(fault: Fault) -> str:
+    return f"{fault.severity} {fault.component} fault #{fault.id} from {fault.detector}: {fault.summary}"
+
+
+# 3. start_repair: isolated → in_repair, with the repair ticket --------------------------------------------
+def start_repair(*, asset_id: int, actor: str, reason: str = "") -> RepairTicket:
+    """Open the incident's repair ticket (or take the one already open), link its faults, and start the repair."""
+    with transaction.atomic():
+        asset = _locked(asset_id)
+        if not can_proceed(asset.start_repair):
+            raise TransitionConflict(asset, "start_repair")
+        ticket = open_ticket_of(asset)
+        if ticket is None:
+            last_closed = (RepairTicket.objects.filter(asset=asset, closed_at__isnull=False)
+                           .order_by("-closed_at").values_list("closed_at", flat=True).first())
+            faults = Fault.objects.filter(asset=asset, repair_tickets__isnull=True).exclude(severity=Severity.INFO)
+            if last_closed:
+                faults = faults.filter(received_at__gt=last_closed)
+            faults = list(faults.order_by("id"))
+            summary = fault_summary(faults) or reason or "Opened by staff"
+            ticket = RepairTicket.objects.create(asset=asset, summary=summary[:500], opened_by=actor)
+            ticket.faults.add(*faults)
+        _apply(asset, "start_repair", actor=actor,
+               reason=reason or f"repair ticket #{ticket.id} opened: {ticket.summary}")
+    return ticket
+
+
+def fault_summary(faults: list[Fault]) -> str:
+    if not faults:
+        return ""
+    worst = max(faults, key=lambda f: (f.severity == Severity.CRITICAL, f.id))
+    more = f" (+{len(faults) - 1} more faults)" if len(faults) > 1 else ""
+    return f"{worst.component}: {worst.summary}{more}"
+
+
+# dismiss: isolated → active (false alarm) ------------------------------------------------------------------
+def dismiss(*, asset_id: int, actor: str, reason: str) -> Asset:
+    with transaction.atomic():
+        asset = _locked(asset_id)
+        _apply(asset, "dismiss", actor=actor, reason=reason)
+        if ticket := open_ticket_of(asset):
+            ticket.status = TicketStatus.CANCELLED
+            ticket.closed_at = timezone.now()
+            ticket.add_note(f"Cancelled by {actor}: false alarm. {reason}")
+            ticket.save()
+    return asset
+
+
+# 4. start_verification: in_repair → verifying, when the ticket is resolved --------------------------------
+def resolve_ticket(*, ticket_id: int, actor: str, action_taken: str) -> RepairTicket:
+    """A technician says the repair is done: the ticket is resolved and the machine goes to be checked."""
+    with transaction.atomic():
+        asset_id = RepairTicket.objects.values_list("asset_id", flat=True).get(pk=ticket_id)
+        asset = _locked(asset_id)
+        ticket = RepairTicket.objects.select_for_update().get(pk=ticket_id)
+        if ticket.closed_at is not None or ticket.status not in WORKABLE:
+            raise TicketConflict(ticket, f"Ticket #{ticket.id} is {ticket.status}; only open or in_progress "
+                                         "tickets can be resolved.")
+        if not can_proceed(asset.start_verification):
+            raise TicketConflict(ticket, f"Asset {asset.hostname} is {asset.state}, not in_repair.")
+        return _resolve_and_verify(asset, ticket, actor=actor, action_taken=action_taken)
+
+
+def start_verification(*, asset_id: int, actor: str, reason: str) -> RepairTicket:
+    """The same step asked for on the asset: resolves its open ticket with the reason as the action taken."""
+    with transaction.atomic():
+        asset = _locked(asset_id)
+        ticket = open_ticket_of(asset)
+        if not can_proceed(asset.start_verification) or ticket is None:
+            raise TransitionConflict(asset, "start_verification")
+        return _resolve_and_verify(asset, ticket, actor=actor, action_taken=reason)
+
+
+def _resolve_and_verify(asset: Asset, ticket: RepairTicket, *, actor: str, action_taken: str) -> RepairTicket:
+    ticket.status = TicketStatus.RESOLVED
+    ticket.action_taken = action_taken
+    ticket.resolved_at = timezone.now()
+    ticket.add_note(f"Resolved by {actor}: {action_taken}")
+    ticket.save()
+    _apply(asset, "start_verification", actor=actor, reason=f"ticket #{ticket.id} resolved: {action_taken}")
+    _request_inspection(asset, purpose=Purpose.VERIFICATION, ticket_id=ticket.id)
+    return ticket
+
+
+class TicketConflict(Exception):
+    def __init__(self, ticket: RepairTicket, detail: str):
+        self.ticket, self.detail = ticket, detail
+        super().__init__(detail)
+
+
+def _request_inspection(asset: Asset, *, purpose: str, ticket_id: int | None = None) -> Inspection:
+    inspection = inspection_services.inspection_request(asset=asset, purpose=purpose, ticket_id=ticket_id)
+    if settings.DAM_INSPECTION_RUNNER == "local":
+        _after_commit(tasks.run_inspection, inspection.id)
+    return inspection
+
+
+# 5. The inspection's verdict: verifying → returned (pass) or → in_repair (fail) ----------------------------
+def inspection_finished(*, inspection_id: int, report: dict | None, runner: str, error: str = "") -> Inspection:
+    """Record what the host measured, judge it, and act on the verdict. Safe to call twice: the second is ignored."""
+    with transaction.atomic():
+        asset_id = Inspection.objects.values_list("asset_id", flat=True).get(pk=inspection_id)
+        asset = _locked(asset_id)
+        inspection = Inspection.objects.select_for_update().get(pk=inspection_id)
+        if inspection.finished:
+            return inspection
+        inspection_services.inspection_record(inspection=inspection, report=report, runner=runner, error=error)
+        actor = f"job:inspection #{inspection.id}"
+
+        if inspection.purpose == Purpose.VERIFICATION and asset.state == S.VERIFYING:
+            ticket = RepairTicket.objects.select_for_update().filter(pk=inspection.ticket_id).first()
+            if inspection.verdict == Verdict.PASSED:
+                _apply(asset, "pass_verification", actor=actor, reason=inspection.summary)
+                if ticket:
+                    ticket.closed_at = timezone.now()
+                    ticket.add_note(f"Verified by inspection #{inspection.id}: {inspection.summary} "
+                                    f"Back in service on probation.")
+                    ticket.save()
+            else:
+                _apply(asset, "fail_verification", actor=actor,
+                       reason=f"inspection #{inspection.id} {inspection.verdict}: {inspection.summary}")
+                if ticket:
+                    ticket.status = TicketStatus.OPEN
+                    ticket.resolved_at = None
+                    ticket.reopen_count = F("reopen_count") + 1
+                    ticket.add_note(f"Reopened: inspection #{inspection.id} {inspection.verdict}. "
+                                    f"{inspection.summary}")
+                    ticket.save()
+        elif inspection.purpose == Purpose.SCHEDULED and inspection.verdict == Verdict.FAILED:
+            # A healthy-looking machine that fails its checks is a fault like any other.
+            fault = Fault.objects.create(
+                asset=asset, component=inspection_services.failing_component(inspection),
+                severity=Severity.CRITICAL, summary=inspection.summary[:500], detector="inspection",
+                details={"inspection": inspection.id},
+            )
+            fault.asset = asset
+            faults_received([fault])
+    return inspection
+
+
+# 6. end_probation: returned → active after a clean probation window --------------------------------------
+def end_probation(*, asset_id: int, actor: str, reason: str) -> Asset:
+    with transaction.atomic():
+        asset = _locked(asset_id)
+        _apply(asset, "end_probation", actor=actor, reason=reason)
+    return asset
+
+
+def end_probation_sweep(now=None) -> int:
+    """Return to active every machine whose probation window passed. (A fault during probation isolates it
+    again, so one still `returned` had none that mattered.)"""
+    now = now or timezone.now()
+    ended = 0
+    for asset in Asset.objects.filter(state=S.RETURNED).select_related("pool"):
+        if asset.state_changed_at + timedelta(hours=asset.pool.probation_hours) > now:
+            continue
+        try:
+            end_probation(asset_id=asset.id, actor="job:end_probation",
+                          reason=f"no fault during the {asset.pool.probation_hours:g} h probation window")
+            ended += 1
+        except TransitionConflict:
+            pass  # moved on meanwhile (a fault isolated it): nothing to do
+    return ended
+
+
+# Staff and API: one entry for any transition by name --------------------------------------------------------
+def request_transition(*, asset: Asset, transition: str, actor: str, reason: str) -> None:
+    """A person asks for a transition. The verdict transitions belong to inspections and are refused here."""
+    steps = {
+        "isolate": isolate,
+        "start_repair": start_repair,
+        "dismiss": dismiss,
+        "start_verification": start_verification,
+        "end_probation": end_probation,
+    }
+    step = steps.get(transition)
+    if step is None:
+        asset.refresh_from_db()
+        raise TransitionConflict(asset, transition, f"{transition} is decided by an inspection's verdict, "
+                                                    "not by hand.")
+    step(asset_id=asset.id, actor=actor, reason=reason)
+
+
+# Beat: work that got stuck ---------------------------------------------------------------------------------
+def reconcile_stuck_assets(now=None) -> dict:
+    """Finish what a crash or a lost message left half done.
+
+    - isolated for longer than the grace period: its repair ticket was never opened; open it now.
+    - verifying without an inspection in flight, or with one past the timeout: ask for a new inspection.
+    """
+    now = now or timezone.now()
+    grace = now - timedelta(seconds=settings.DAM_RECONCILE_GRACE_SECONDS)
+    timeout = now - timedelta(seconds=settings.DAM_INSPECTION_TIMEOUT_SECONDS)
+    opened = requested = 0
+
+    for asset_id in Asset.objects.filter(state=S.ISOLATED, state_changed_at__lt=grace).values_list("id", flat=True):
+        try:
+            start_repair(asset_id=asset_id, actor="job:reconcile", reason="")
+            opened += 1
+        except TransitionConflict:
+            pass
+
+    in_flight = Q(inspections__verdict__in=[Verdict.PENDING, Verdict.RUNNING])
+    for asset in Asset.objects.filter(state=S.VERIFYING, state_changed_at__lt=grace).exclude(in_flight):
+        requested += _reinspect(asset.id, None, now)
+    for inspection in Inspection.objects.filter(verdict__in=[Verdict.PENDING, Verdict.RUNNING],
+                                                requested_at__lt=timeout, asset__state=S.VERIFYING):
+        requested += _reinspect(inspection.asset_id, inspection.id, now)
+    return {"tickets_opened": opened, "inspections_requested": requested}
+
+
+def _reinspect(asset_id: int, stale_inspection_id: int | None, now) -> int:
+    with transaction.atomic():
+        asset = _locked(asset_id)
+        if asset.state != S.VERIFYING:
+            return 0
+        if stale_inspection_id:
+            stale = Inspection.objects.select_for_update().get(pk=stale_inspection_id)
+            if stale.finished:
+                return 0
+            inspection_services.inspection_expire(inspection=stale, now=now)
+        ticket = open_ticket_of(asset)
+        _request_inspection(asset, purpose=Purpose.VERIFICATION, ticket_id=ticket.id if ticket else None)
+        return 1
+
+
+def scheduled_inspections(sample: int | None = None) -> list[int]:
+    """Check a random few active machines, so hardware that degrades quietly is found before it hurts."""
+    sample = settings.DAM_SCHEDULED_INSPECTION_SAMPLE if sample is None else sample
+    in_flight = Q(inspections__verdict__in=[Verdict.PENDING, Verdict.RUNNING])
+    ids = list(Asset.objects.filter(state=S.ACTIVE).exclude(in_flight).order_by("?").values_list("id", flat=True)[:sample])
+    requested = []
+    for asset_id in ids:
+        with transaction.atomic():
+            asset = _locked(asset_id)
+            if asset.state == S.ACTIVE:
+                requested.append(_request_inspection(asset, purpose=Purpose.SCHEDULED).id)
+    return requested

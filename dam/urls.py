@@ -1,0 +1,35 @@
+"""URLs: the admin console, the REST API v1 with its schema and docs, and the health checks."""
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from assets.api.views import AssetViewSet, FaultViewSet, HardwareModelViewSet, PoolViewSet
+from dam import health
+from inspection.api.views import AgentInspectionViewSet, InspectionViewSet
+from repairs.api.views import RepairTicketViewSet
+
+router = DefaultRouter()
+router.register("faults", FaultViewSet)
+router.register("assets", AssetViewSet)
+router.register("hardware-models", HardwareModelViewSet)
+router.register("pools", PoolViewSet)
+router.register("tickets", RepairTicketViewSet)
+router.register("inspections", InspectionViewSet)
+router.register("agent/inspections", AgentInspectionViewSet, basename="agent-inspection")
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/v1/", include(router.urls)),
+    path("healthz", health.healthz),
+    path("readyz", health.readyz),
+]
+
+handler400 = "dam.errors.bad_request"
+handler403 = "dam.errors.permission_denied"
+handler404 = "dam.errors.not_found"
+handler500 = "dam.errors.server_error"

@@ -1,0 +1,91 @@
+"""Inspections for everyone to read, and the endpoints the host agent uses to take and report its own."""
+import django_filters
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from dam import lifecycle
+from dam.permissions import IsAgent
+from dam.roles import AGENT, roles_of
+from inspection import services
+from inspection.api.serializers import AgentAssignmentSerializer, AgentReportSerializer, InspectionSerializer
+from inspection.choices import Verdict
+from inspection.models import Inspection
+
+
+class InspectionFilter(django_filters.FilterSet):
+    asset = django_filters.CharFilter(field_name="asset__hostname")
+    verdict = django_filters.ChoiceFilter(choices=Verdict.choices)
+
+    class Meta:
+        model = Inspection
+        fields = ["asset", "verdict"]
+
+
+def agent_only_own_host(request, queryset):
+    """An agent token is named after its host and sees only that host's inspections."""
+    if roles_of(request.user) == {AGENT}:
+        return queryset.filter(asset__hostname=request.user.username)
+    return queryset
+
+
+class InspectionViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Inspection.objects.select_related("asset").prefetch_related("checks")
+    serializer_class = InspectionSerializer
+    filterset_class = InspectionFilter
+
+    def get_queryset(self):
+        return agent_only_own_host(self.request, super().get_queryset())
+
+
+class AgentInspectionViewSet(viewsets.GenericViewSet):
+    """The host agent: take the next pending inspection of this host, claim it, report the measurements."""
+
+    queryset = Inspection.objects.select_related("asset__hardware_model")
+    serializer_class = AgentAssignmentSerializer
+    permission_classes = [IsAgent]
+    pagination_class = None
+
+    def get_queryset(self):
+        return agent_only_own_host(self.request, super().get_queryset())
+
+    @extend_schema(responses={200: AgentAssignmentSerializer, 204: OpenApiResponse(description="Nothing to do.")})
+    @action(detail=False, methods=["get"])
+    def next(self, request):
+        hostname = request.query_params.get("hostname", request.user.username)
+        if hostname != request.user.username:
+            raise PermissionDenied(f"This agent token belongs to {request.user.username}, not {hostname}.")
+        inspection = self.get_queryset().filter(verdict=Verdict.PENDING).order_by("id").first()
+        if inspection is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(self.get_serializer(inspection).data)
+
+    @extend_schema(request=None, responses={200: AgentAssignmentSerializer, 409: OpenApiResponse(
+        description="Already taken or finished.")})
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        inspection = self.get_object()
+        if not services.inspection_start(inspection=inspection, runner=f"agent:{request.user.username}"):
+            return Response({"detail": f"Inspection #{inspection.id} is {inspection.verdict}, not pending.",
+                             "verdict": inspection.verdict}, status=status.HTTP_409_CONFLICT)
+        return Response(self.get_serializer(inspection).data)
+
+    @extend_schema(request=AgentReportSerializer, responses={200: InspectionSerializer, 409: OpenApiResponse(
+        description="Not running: start it first, or it already finished.")})
+    @action(detail=True, methods=["post"])
+    def report(self, request, pk=None):
+        inspection = self.get_object()
+        body = AgentReportSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if inspection.verdict != Verdict.RUNNING:
+            return Response({"detail": f"Inspection #{inspection.id} is {inspection.verdict}, not running.",
+                             "verdict": inspection.verdict}, status=status.HTTP_409_CONFLICT)
+        data = body.validated_data
+        error = data.get("error", "")
+        report = None if error else {"inventory": data["inventory"], "measurements": data["measurements"]}
+        lifecycle.inspection_finished(inspection_id=inspection.id, report=report,
+                                      runner=f"agent:{request.user.username}", error=error)
+        inspection = Inspection.objects.prefetch_related("checks").get(pk=inspection.pk)
+        return Response(InspectionSerializer(inspection).data)

@@ -1,0 +1,1 @@
+"""Admin console (filled in below)."""

@@ -1,0 +1,44 @@
+"""Repair tickets: the work order for one incident on one asset."""
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from assets.models import Asset, Fault
+from repairs.choices import TicketStatus
+
+
+class RepairTicket(models.Model):
+    """Open from isolation until the repaired machine passes verification (closed) or is dismissed (cancelled).
+
+    A resolved ticket whose machine fails verification is reopened, so one incident keeps one ticket.
+    """
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="repair_tickets")
+    status = models.CharField(max_length=20, choices=TicketStatus.choices, default=TicketStatus.OPEN)
+    summary = models.CharField(max_length=500)
+    faults = models.ManyToManyField(Fault, blank=True, related_name="repair_tickets")
+    assignee = models.CharField(max_length=150, blank=True)
+    notes = models.TextField(blank=True)
+    action_taken = models.TextField(blank=True)
+    opened_by = models.CharField(max_length=150)
+    opened_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when the incident is over: verified, or cancelled."
+    )
+    reopen_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # One incident, one ticket: an asset has at most one ticket that is not closed.
+            models.UniqueConstraint(fields=["asset"], condition=Q(closed_at__isnull=True), name="one_open_ticket_per_asset")
+        ]
+        indexes = [models.Index(fields=["status", "-id"])]
+
+    def __str__(self) -> str:
+        return f"Ticket #{self.pk} for {self.asset} ({self.status})"
+
+    def add_note(self, text: str) -> None:
+        stamp = timezone.now().strftime("%Y-%m-%d %H:%M UTC")
+        self.notes = f"{self.notes}\n\n[{stamp}] {text}".strip()
