@@ -108,8 +108,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    if DATABASES["default"]["NAME"] == ":memory:":
-        DATABASES["default"]["OPTIONS"].pop("init_command")
+    # Tests use a file too, so that a real worker process can share the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -127,6 +127,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_processed_dir),
         "store_processed": False,
     }
+# Separate queues let several DAM installations (or test runs) share one broker.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("DAM_QUEUE", "dam")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 # A job whose worker dies mid-way is delivered again; every job is safe to run twice.

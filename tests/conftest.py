@@ -1,0 +1,72 @@
+"""Shared fixtures: a small fleet of this machine's hardware model, and API clients for each role."""
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from assets.models import Asset, HardwareModel, Pool
+from dam.celery import app as celery_app
+from inspection.demo import demo_model_spec
+from inspection.models import Baseline
+
+
+@pytest.fixture(autouse=True)
+def fast_checks(settings, tmp_path):
+    """Short measurements and a private scratch directory: the checks are real, just brief."""
+    settings.DAM_CHECK_SECONDS = 0.1
+    settings.DAM_DISK_SCRATCH_BYTES = 4 * 1024 * 1024
+    settings.DAM_SCRATCH_DIR = tmp_path / "scratch"
+    settings.DAM_INSPECTION_RUNNER = "local"
+
+
+@pytest.fixture
+def eager_jobs(transactional_db):
+    """Run the lifecycle's jobs in this process, right when their transaction commits (real commits: the test
+    is not wrapped in a transaction). Unit and API tests use this; the end-to-end tests run a real worker instead.
+    """
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def hardware_model(db):
+    """This machine's own spec, with baselines set well below what it measures, so a healthy run passes."""
+    model = HardwareModel.objects.create(name="test-model", **demo_model_spec())
+    for metric, unit, better in [("cpu.sha256_mb_per_s", "MB/s", True), ("memory.copy_mb_per_s", "MB/s", True),
+                                 ("disk.seq_write_mb_per_s", "MB/s", True), ("disk.fsync_p50_ms", "ms", False)]:
+        Baseline.objects.create(hardware_model=model, metric=metric, unit=unit, higher_is_better=better,
+                                expected=1.0 if better else 1000.0, tolerance_pct=50, source="tests")
+    return model
+
+
+@pytest.fixture
+def pool(db):
+    return Pool.objects.create(name="batch", probation_hours=24)
+
+
+@pytest.fixture
+def make_asset(hardware_model, pool):
+    def make(hostname="host-001", **fields):
+        return Asset.objects.create(hostname=hostname, hardware_model=hardware_model, pool=pool, **fields)
+    return make
+
+
+@pytest.fixture
+def asset(make_asset):
+    return make_asset()
+
+
+def _client_for(name: str, role: str, capsys) -> APIClient:
+    call_command("issue_token", name, role=role)
+    token = capsys.readouterr().out.strip()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
+@pytest.fixture
+def api(db, capsys):
+    """api("staff") → an APIClient with a fresh token of that role (owner named after the role)."""
+    def client(role: str, name: str | None = None) -> APIClient:
+        return _client_for(name or f"{role}-user", role, capsys)
+    return client
