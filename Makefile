@@ -35,8 +35,8 @@ test: venv
 
 test-sqlite: venv
 	@echo "== tests on SQLite + filesystem broker =="
-	env -u DATABASE_URL -u CELERY_BROKER_URL DAM_DATA_DIR=$$(mktemp -d) $(PY) -m pytest $(PYTEST_ARGS)
+	env -u DATABASE_URL -u CELERY_BROKER_URL DAM_QUEUE=dam-test-$$$$ DAM_DATA_DIR=$$(mktemp -d) $(PY) -m pytest $(PYTEST_ARGS)
 
 test-postgres: venv
 	@echo "== tests on PostgreSQL + Redis =="
-	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) DAM_DATA_DIR=$$(mktemp -d) $(PY) -m pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) DAM_QUEUE=dam-test-$$$$ DAM_DATA_DIR=$$(mktemp -d) $(PY) -m pytest $(PYTEST_ARGS)

@@ -126,6 +126,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(_processed_dir),
         "store_processed": False,
+        "polling_interval": 0.2,
     }
 # Separate queues let several DAM installations (or test runs) share one broker.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("DAM_QUEUE", "dam")

@@ -1,0 +1,114 @@
+"""End-to-end fixtures: DAM served over HTTP (live_server) and a real Celery worker process on the same database
+and broker as the test run (SQLite + filesystem broker, or PostgreSQL + Redis)."""
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+
+from dam.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker(transactional_db, live_server, tmp_path):
+    """A real `celery worker` process (prefork, 2 children) consuming this test run's queue."""
+    celery_app.conf.task_always_eager = False
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "DAM_DATA_DIR": str(settings.DATA_DIR),
+        "DAM_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        "DAM_INSPECTION_RUNNER": "local",
+        "DAM_CHECK_SECONDS": "0.1",
+        "DAM_DISK_SCRATCH_BYTES": str(4 * 1024 * 1024),
+        "DAM_SCRATCH_DIR": str(tmp_path / "worker-scratch"),
+    }
+    log_path = tmp_path / "worker.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "dam", "worker", "--concurrency", "2", "--loglevel", "INFO",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "ready." not in log_path.read_text():
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the worker did not start:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        print(f"--- worker log ---\n{log_path.read_text()[-5000:]}")
+
+
+class Http:
+    """A client of the running server, as a detector, technician or script would be: JSON over HTTP."""
+
+    def __init__(self, base_url: str, token: str):
+        self.base_url, self.token = base_url.rstrip("/"), token
+
+    def request(self, method: str, path: str, body=None) -> tuple[int, dict]:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base_url + path, data=data, method=method, headers={
+            "Authorization": f"Token {self.token}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as response:
+                raw = response.read()
+                return response.status, json.loads(raw) if raw else {}
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
+    def get(self, path):
+        return self.request("GET", path)
+
+    def post(self, path, body):
+        return self.request("POST", path, body)
+
+
+def issue_token(name: str, role: str, capsys) -> str:
+    call_command("issue_token", name, role=role)
+    return capsys.readouterr().out.strip()
+
+
+@pytest.fixture
+def http(live_server, capsys):
+    def client(role: str, name: str | None = None) -> Http:
+        return Http(live_server.url, issue_token(name or f"{role}-e2e", role, capsys))
+    return client
+
+
+def wait_for_state(client: Http, hostname: str, *states: str, timeout: float = 60) -> dict:
+    """Poll the asset until it is in one of `states`; fail with its history if it never gets there."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, asset = client.get(f"/api/v1/assets/{hostname}/")
+        assert status == 200, asset
+        if asset["state"] in states:
+            return asset
+        if time.monotonic() > deadline:
+            _, history = client.get(f"/api/v1/assets/{hostname}/history/")
+            pytest.fail(f"{hostname} stayed {asset['state']}, expected {states}; history: {history}")
+        time.sleep(0.2)

@@ -1,0 +1,91 @@
+"""The whole lifecycle over HTTP with a real Celery worker process: what the README walkthrough shows.
+
+Runs on whichever stack `make test` selected: SQLite + filesystem broker, or PostgreSQL + Redis.
+"""
+import subprocess
+import sys
+
+import pytest
+
+from repairs.models import RepairTicket
+from tests.e2e.conftest import ROOT, issue_token, wait_for_state
+
+pytestmark = pytest.mark.e2e
+
+
+def post_critical_fault(detector, hostname, event_id, expect="accepted"):
+    status, body = detector.post("/api/v1/faults/", {
+        "asset": hostname, "component": "disk", "severity": "critical",
+        "summary": "SMART: 48 reallocated sectors", "event_id": event_id})
+    assert status == 202 and body["results"][0]["status"] == expect, body
+
+
+def test_critical_fault_is_isolated_ticketed_verified_and_returned(worker, http, asset):
+    detector, staff = http("detector"), http("staff")
+
+    post_critical_fault(detector, asset.hostname, "smart-1")
+    post_critical_fault(detector, asset.hostname, "smart-1", expect="duplicate")  # a retry: stored once
+
+    body = wait_for_state(staff, asset.hostname, "in_repair")
+    assert body["open_ticket"] is not None
+    assert RepairTicket.objects.filter(asset=asset).count() == 1
+    _, ticket = staff.get(f"/api/v1/tickets/{body['open_ticket']}/")
+    assert ticket["status"] == "open" and len(ticket["faults"]) == 1
+
+    status, ticket = staff.post(f"/api/v1/tickets/{ticket['id']}/resolve/", {"action_taken": "replaced disk 3"})
+    assert status == 200, ticket
+
+    body = wait_for_state(staff, asset.hostname, "returned")
+    assert body["open_ticket"] is None
+    assert body["last_inspection"]["verdict"] == "passed"
+    _, history = staff.get(f"/api/v1/assets/{asset.hostname}/history/")
+    assert [(row["transition"], row["actor"]) for row in history["results"]] == [
+        ("pass_verification", f"job:inspection #{body['last_inspection']['id']}"),
+        ("start_verification", "staff-e2e"),
+        ("start_repair", "job:open_repair_ticket"),
+        ("isolate", "job:isolate_asset"),
+    ]
+
+
+def test_failing_inspection_sends_the_machine_back_with_the_ticket_reopened(worker, http, asset):
+    # A DIMM is missing: the machine reports half the memory its hardware model should have.
+    model = asset.hardware_model
+    model.memory_bytes *= 2
+    model.save()
+    detector, staff = http("detector"), http("staff")
+
+    post_critical_fault(detector, asset.hostname, "dimm-1")
+    body = wait_for_state(staff, asset.hostname, "in_repair")
+    ticket_id = body["open_ticket"]
+    staff.post(f"/api/v1/tickets/{ticket_id}/resolve/", {"action_taken": "reseated DIMMs"})
+
+    wait_for_state(staff, asset.hostname, "verifying", "in_repair")
+    body = wait_for_state(staff, asset.hostname, "in_repair")  # after verifying, back to repair
+    assert body["last_inspection"]["verdict"] == "failed"
+    assert body["open_ticket"] == ticket_id
+    _, ticket = staff.get(f"/api/v1/tickets/{ticket_id}/")
+    assert ticket["status"] == "open" and ticket["reopen_count"] == 1
+    assert "memory" in ticket["notes"] and "spec" in ticket["notes"]
+
+
+def test_host_agent_runs_the_inspection_against_the_live_server(worker, http, asset, live_server, settings,
+                                                                capsys, tmp_path):
+    settings.DAM_INSPECTION_RUNNER = "agent"  # the server leaves the inspection for the host's agent
+    detector, staff = http("detector"), http("staff")
+    post_critical_fault(detector, asset.hostname, "agent-1")
+    body = wait_for_state(staff, asset.hostname, "in_repair")
+    staff.post(f"/api/v1/tickets/{body['open_ticket']}/resolve/", {"action_taken": "replaced PSU"})
+    assert wait_for_state(staff, asset.hostname, "verifying")["last_inspection"]["verdict"] == "pending"
+
+    agent_token = issue_token(asset.hostname, "agent", capsys)
+    result = subprocess.run(
+        [sys.executable, "-m", "inspection.agent", "--server", live_server.url, "--token", agent_token,
+         "--hostname", asset.hostname, "--once", "--scratch-dir", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+
+    body = wait_for_state(staff, asset.hostname, "returned")
+    _, inspection = staff.get(f"/api/v1/inspections/{body['last_inspection']['id']}/")
+    assert inspection["runner"] == f"agent:{asset.hostname}"
+    assert {c["name"] for c in inspection["checks"]} >= {"inventory.memory_total_bytes", "cpu.sha256_mb_per_s"}
