@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from assets.choices import AssetState, Component, Severity
+from assets.choices import AssetState, Component, Severity, Transition
 
 S = AssetState
 
@@ -119,7 +119,8 @@ class Asset(ConcurrentTransitionMixin, models.Model):
 
     def manual_transitions(self) -> list[str]:
         """Names a person may ask for now (API 409 answers list these)."""
-        return [t.name for t in self.get_available_state_transitions() if t.custom.get("manual")]
+        available = {t.name for t in self.get_available_state_transitions() if t.custom.get("manual")}
+        return [name for name in Transition.values if name in available]  # in the contract's order
 
 
 class AssetTransition(models.Model):

@@ -50,7 +50,10 @@ def faults_store(*, detector: str, items: list) -> tuple[list[FaultOutcome], lis
         else:
             outcomes.append(FaultOutcome(index, "rejected", reason=_first_error(serializer.errors)))
 
-    assets = {a.hostname: a for a in Asset.objects.filter(hostname__in={d["asset"] for _, d in valid})}
+    # Locked (in id order, so two batches never deadlock) until the faults are stored and acted on: a transition
+    # cannot slip in between reading an asset's state and deciding what its fault triggers.
+    hostnames = {d["asset"] for _, d in valid}
+    assets = {a.hostname: a for a in Asset.objects.select_for_update().filter(hostname__in=hostnames).order_by("id")}
     event_ids = {d["event_id"] for _, d in valid if d.get("event_id")}
     seen = dict(Fault.objects.filter(detector=detector, event_id__in=event_ids).values_list("event_id", "id"))
 

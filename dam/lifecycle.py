@@ -16,7 +16,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed
 
-from assets.choices import AssetState, Severity
+from assets.choices import AssetState, Severity, Transition
 from assets import services as asset_services
 from assets.models import Asset, AssetTransition, Fault
 from dam import tasks
@@ -134,12 +134,18 @@ def start_repair(*, asset_id: int, actor: str, reason: str = "") -> RepairTicket
             if last_closed:
                 faults = faults.filter(received_at__gt=last_closed)
             faults = list(faults.order_by("id"))
-            summary = fault_summary(faults) or reason or "Opened by staff"
+            summary = fault_summary(faults) or reason or _isolation_reason(asset)
             ticket = RepairTicket.objects.create(asset=asset, summary=summary[:500], opened_by=actor)
             ticket.faults.add(*faults)
         _apply(asset, "start_repair", actor=actor,
                reason=reason or f"repair ticket #{ticket.id} opened: {ticket.summary}")
     return ticket
+
+
+def _isolation_reason(asset: Asset) -> str:
+    """Why the asset was isolated, for a ticket that has no fault to name (staff isolated it by hand)."""
+    row = asset.transitions.filter(transition=Transition.ISOLATE).order_by("-id").first()
+    return f"Isolated by {row.actor}: {row.reason}" if row else "Isolated"
 
 
 def fault_summary(faults: list[Fault]) -> str:
@@ -206,6 +212,12 @@ class TicketConflict(Exception):
 
 
 def _request_inspection(asset: Asset, *, purpose: str, ticket_id: int | None = None) -> Inspection:
+    # One inspection in flight per asset: one still waiting (say a scheduled check whose host then failed and was
+    # repaired) gives way to the new one. The caller holds the asset's row lock.
+    for stale in Inspection.objects.select_for_update().filter(asset=asset,
+                                                               verdict__in=[Verdict.PENDING, Verdict.RUNNING]):
+        inspection_services.inspection_expire(inspection=stale, now=timezone.now(),
+                                              summary=f"Superseded by a new {purpose} inspection.")
     inspection = inspection_services.inspection_request(asset=asset, purpose=purpose, ticket_id=ticket_id)
     if settings.DAM_INSPECTION_RUNNER == "local":
         _after_commit(tasks.run_inspection, inspection.id)
@@ -268,15 +280,16 @@ def end_probation_sweep(now=None) -> int:
     again, so one still `returned` had none that mattered.)"""
     now = now or timezone.now()
     ended = 0
-    for asset in Asset.objects.filter(state=S.RETURNED).select_related("pool"):
-        if asset.state_changed_at + timedelta(hours=asset.pool.probation_hours) > now:
-            continue
-        try:
-            end_probation(asset_id=asset.id, actor="job:end_probation",
-                          reason=f"no fault during the {asset.pool.probation_hours:g} h probation window")
+    for asset_id in Asset.objects.filter(state=S.RETURNED).values_list("id", flat=True):
+        with transaction.atomic():
+            asset = _locked(asset_id)
+            hours = asset.pool.probation_hours
+            # Checked under the lock: the asset may have gone round the lifecycle again since the query.
+            if asset.state != S.RETURNED or asset.state_changed_at + timedelta(hours=hours) > now:
+                continue
+            _apply(asset, "end_probation", actor="job:end_probation",
+                   reason=f"no fault during the {hours:g} h probation window")
             ended += 1
-        except TransitionConflict:
-            pass  # moved on meanwhile (a fault isolated it): nothing to do
     return ended
 
 
@@ -293,8 +306,10 @@ def request_transition(*, asset: Asset, transition: str, actor: str, reason: str
     step = steps.get(transition)
     if step is None:
         asset.refresh_from_db()
-        raise TransitionConflict(asset, transition, f"{transition} is decided by an inspection's verdict, "
-                                                    "not by hand.")
+        if transition in (Transition.PASS_VERIFICATION, Transition.FAIL_VERIFICATION):
+            raise TransitionConflict(asset, transition, f"{transition} is decided by an inspection's verdict, "
+                                                        "not by hand.")
+        raise TransitionConflict(asset, transition, f"{transition} is not a transition of the lifecycle.")
     step(asset_id=asset.id, actor=actor, reason=reason)
 
 
@@ -320,22 +335,25 @@ def reconcile_stuck_assets(now=None) -> dict:
     in_flight = Q(inspections__verdict__in=[Verdict.PENDING, Verdict.RUNNING])
     for asset in Asset.objects.filter(state=S.VERIFYING, state_changed_at__lt=grace).exclude(in_flight):
         requested += _reinspect(asset.id, None, now)
-    for inspection in Inspection.objects.filter(verdict__in=[Verdict.PENDING, Verdict.RUNNING],
-                                                requested_at__lt=timeout, asset__state=S.VERIFYING):
+    # No answer in time: a pending one counts from its request, a running one from when its runner took it.
+    stale = (Q(verdict=Verdict.PENDING, requested_at__lt=timeout)
+             | Q(verdict=Verdict.RUNNING, started_at__lt=timeout))
+    for inspection in Inspection.objects.filter(stale):
         requested += _reinspect(inspection.asset_id, inspection.id, now)
     return {"tickets_opened": opened, "inspections_requested": requested}
 
 
 def _reinspect(asset_id: int, stale_inspection_id: int | None, now) -> int:
+    """Give up a stale inspection; a machine waiting for its verification gets a new one."""
     with transaction.atomic():
         asset = _locked(asset_id)
-        if asset.state != S.VERIFYING:
-            return 0
         if stale_inspection_id:
             stale = Inspection.objects.select_for_update().get(pk=stale_inspection_id)
             if stale.finished:
                 return 0
             inspection_services.inspection_expire(inspection=stale, now=now)
+        if asset.state != S.VERIFYING:
+            return 0  # a scheduled inspection nobody answered: given up; the next sweep picks others
         ticket = open_ticket_of(asset)
         _request_inspection(asset, purpose=Purpose.VERIFICATION, ticket_id=ticket.id if ticket else None)
         return 1

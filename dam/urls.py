@@ -10,7 +10,9 @@ from dam import health
 from inspection.api.views import AgentInspectionViewSet, InspectionViewSet
 from repairs.api.views import RepairTicketViewSet
 
-router = DefaultRouter()
+# The trailing slash is optional: a POST to /api/v1/faults must not be answered with a redirect that turns it
+# into a GET and silently drops the faults.
+router = DefaultRouter(trailing_slash="/?")
 router.register("faults", FaultViewSet)
 router.register("assets", AssetViewSet)
 router.register("hardware-models", HardwareModelViewSet)

@@ -1,6 +1,7 @@
 """Wire shapes of the fleet resources. Assets, hardware models and pools are named, never numbered."""
 import re
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from assets.choices import Component, Severity, Transition
@@ -9,15 +10,32 @@ from assets.models import Asset, AssetTransition, Fault, HardwareModel, Pool
 HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$")
 
 
+def validate_hostname(hostname: str) -> str:
+    if not HOSTNAME.match(hostname):
+        raise serializers.ValidationError("Letters, digits, '.', '-' and '_' only, not starting or ending with "
+                                          "punctuation.")
+    return hostname
+
+
+def validate_name(name: str) -> str:
+    """Pool and hardware model names appear in URL paths: anything but '/'."""
+    if "/" in name:
+        raise serializers.ValidationError("A name may not contain '/'.")
+    return name
+
+
 class HardwareModelSerializer(serializers.ModelSerializer):
     class Meta:
         model = HardwareModel
         fields = ["name", "vendor", "cpu_logical_cores", "memory_bytes", "disks"]
 
+    def validate_name(self, name):
+        return validate_name(name)
+
     def validate_disks(self, disks):
         if not isinstance(disks, list) or not all(
-            isinstance(d, dict) and isinstance(d.get("mount"), str) and isinstance(d.get("size_bytes"), int)
-            for d in disks
+            isinstance(d, dict) and isinstance(d.get("mount"), str) and type(d.get("size_bytes")) is int
+            and d["size_bytes"] > 0 for d in disks
         ):
             raise serializers.ValidationError('Expected a list of {"mount": "/path", "size_bytes": integer}.')
         return disks
@@ -29,7 +47,19 @@ class PoolSerializer(serializers.ModelSerializer):
         fields = ["name", "description", "probation_hours"]
         extra_kwargs = {"probation_hours": {"min_value": 0}}
 
+    def validate_name(self, name):
+        return validate_name(name)
 
+
+class LastInspectionSummarySerializer(serializers.Serializer):
+    """Schema of LastInspectionField: the newest inspection's id, verdict and finish time."""
+
+    id = serializers.IntegerField()
+    verdict = serializers.CharField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+@extend_schema_field(LastInspectionSummarySerializer(allow_null=True))
 class LastInspectionField(serializers.Field):
     """The asset's newest inspection, from the annotations of assets.selectors.asset_list()."""
 
@@ -57,10 +87,7 @@ class AssetSerializer(serializers.ModelSerializer):
         read_only_fields = ["state", "state_changed_at", "created_at"]
 
     def validate_hostname(self, hostname):
-        if not HOSTNAME.match(hostname):
-            raise serializers.ValidationError("Letters, digits, '.', '-' and '_' only, not starting or ending "
-                                              "with punctuation.")
-        return hostname
+        return validate_hostname(hostname)
 
 
 class TransitionRequestSerializer(serializers.Serializer):

@@ -1,7 +1,7 @@
 """Fleet endpoints: assets (with their transitions and history), hardware models, pools, faults."""
 from django.conf import settings
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
@@ -85,7 +85,11 @@ class FaultViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = FaultFilter
     permission_classes = [PostsFaults]
 
-    @extend_schema(request=FaultInSerializer(many=True), responses={202: FAULT_BATCH_RESPONSE})
+    @extend_schema(request=PolymorphicProxySerializer("FaultOneOrMany", resource_type_field_name=None, many=False,
+                                                      serializers=[FaultInSerializer, FaultInSerializer(many=True)]),
+                   responses={202: FAULT_BATCH_RESPONSE,
+                              400: OpenApiResponse(description="Neither a fault object nor a list of them."),
+                              413: OpenApiResponse(description="More than 1000 faults in one request.")})
     def create(self, request, *args, **kwargs):
         """One fault object or a list of up to 1000. Each item is accepted, a duplicate, or rejected with a reason."""
         items = request.data

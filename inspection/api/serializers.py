@@ -43,12 +43,17 @@ class AgentAssignmentSerializer(serializers.ModelSerializer):
         return settings.DAM_DISK_SCRATCH_BYTES
 
 
+class InventoryDiskSerializer(serializers.Serializer):
+    mount = serializers.CharField(max_length=4096)
+    size_bytes = serializers.IntegerField(min_value=0, allow_null=True)  # null: the host could not read it
+
+
 class InventorySerializer(serializers.Serializer):
     hostname = serializers.CharField(max_length=253, required=False)
     cpu_logical_cores = serializers.IntegerField(min_value=0)
     cpu_physical_cores = serializers.IntegerField(min_value=0, allow_null=True, required=False)
     memory_total_bytes = serializers.IntegerField(min_value=0)
-    disks = serializers.ListField(child=serializers.DictField(), max_length=256, required=False)
+    disks = serializers.ListField(child=InventoryDiskSerializer(), max_length=256, required=False)
 
 
 class AgentReportSerializer(serializers.Serializer):
