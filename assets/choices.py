@@ -3,11 +3,13 @@ from django.db import models
 
 
 class AssetState(models.TextChoices):
+    NEW = "new", "New (awaiting delivery inspection)"
     ACTIVE = "active", "Active"
     ISOLATED = "isolated", "Isolated"
     IN_REPAIR = "in_repair", "In repair"
     VERIFYING = "verifying", "Verifying"
     RETURNED = "returned", "Returned (on probation)"
+    RETIRED = "retired", "Retired"
 
 
 # An asset in one of these states is out of service.
