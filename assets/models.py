@@ -5,7 +5,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from assets.choices import AssetState, Component, Severity, Transition
+from assets.choices import (AssetState, Automation, Decision, IsolateOn, IsolationAction, RequestStatus, Severity,
+                            Component, Transition)
 
 S = AssetState
 
@@ -35,7 +36,7 @@ def default_probation_hours() -> float:
 
 
 class Pool(models.Model):
-    """Assets serving one workload; safety limits are per pool."""
+    """Assets serving one workload. The pool's policy says when automation may isolate one of them."""
 
     name = models.CharField(max_length=100, unique=True)
     description = models.CharField(max_length=500, blank=True)
@@ -43,12 +44,62 @@ class Pool(models.Model):
         default=default_probation_hours,
         help_text="How long a returned machine must stay fault-free before it is active again.",
     )
+    # --- Isolation policy ---
+    isolate_on = models.CharField(max_length=20, choices=IsolateOn.choices, default=IsolateOn.CRITICAL,
+                                  help_text="The least severe fault that isolates an active machine by itself.")
+    warning_count = models.PositiveIntegerField(
+        default=3, help_text="This many warnings of one component on one machine within the window isolate it "
+                             "(0: off).")
+    warning_window_minutes = models.PositiveIntegerField(default=10)
+    dedup_window_minutes = models.PositiveIntegerField(
+        default=30, help_text="A fault repeating the same machine and component within this window is kept, linked "
+                              "to the first, and triggers nothing new.")
+    max_unavailable = models.CharField(
+        max_length=10, default="10%",
+        help_text='Most machines out of service (isolated, in repair, verifying) at once: a count ("5") or a '
+                  'percentage of the pool ("10%"). A fault that would exceed it waits for approval.')
+    storm_cooldown_minutes = models.PositiveIntegerField(
+        default=30, help_text="After the budget was hit, isolations wait for approval this long.")
+    budget_hit_at = models.DateTimeField(null=True, blank=True, editable=False)
+    automation = models.CharField(max_length=20, choices=Automation.choices, default=Automation.ON)
+    isolation_action = models.CharField(max_length=20, choices=IsolationAction.choices, default=IsolationAction.NONE)
+    isolation_target = models.CharField(
+        max_length=500, blank=True,
+        help_text="URL for webhook (POSTed {action: drain|undrain, hostname}); command for command (run with "
+                  "drain|undrain and the hostname as its last two arguments).")
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def budget(self, pool_size: int) -> int:
+        """How many of `pool_size` machines may be out of service at once. A percentage rounds down but never
+        below one machine, or a small pool's automation could never take out even a dead machine."""
+        text = self.max_unavailable.strip()
+        if text.endswith("%"):
+            return max(1, int(pool_size * float(text[:-1]) / 100)) if float(text[:-1]) > 0 else 0
+        return int(text)
+
+
+class FleetAutomation(models.Model):
+    """The global switch: one row. Paused, automation records faults everywhere and acts nowhere."""
+
+    paused = models.BooleanField(default=False)
+    reason = models.CharField(max_length=500, blank=True)
+    changed_by = models.CharField(max_length=150, blank=True)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "fleet automation switch"
+
+    def __str__(self) -> str:
+        return "Automation paused fleet-wide" if self.paused else "Automation on"
+
+    @classmethod
+    def is_paused(cls) -> bool:
+        return cls.objects.filter(pk=1, paused=True).exists()
 
 
 def may_transition_assets(instance: "Asset", user) -> bool:
@@ -72,6 +123,10 @@ class Asset(ConcurrentTransitionMixin, models.Model):
     state = FSMField(default=S.ACTIVE, choices=AssetState.choices, protected=True, db_index=True)
     state_changed_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(auto_now_add=True)
+    exclude_from_automation = models.BooleanField(
+        default=False, help_text="Faults are recorded but never isolate this machine by themselves.")
+    flapping = models.BooleanField(
+        default=False, help_text="Isolated again and again lately; set by DAM, cleared by staff.")
 
     class Meta:
         ordering = ["hostname"]
@@ -117,6 +172,31 @@ class Asset(ConcurrentTransitionMixin, models.Model):
     def end_probation(self):
         """No fault during the probation window."""
 
+    @transition(state, source=[S.ISOLATED, S.IN_REPAIR], target=S.RETIRED,
+                permission=may_transition_assets, custom={"label": "Retire", "manual": True})
+    def retire(self):
+        """Too many hardware repairs lately: taken out of the fleet for good."""
+
+    @transition(state, source=S.RETIRED, target=S.ISOLATED,
+                permission=may_transition_assets, custom={"label": "Reinstate (to repair)", "manual": True})
+    def reinstate(self):
+        """Staff bring a retired machine back; it is repaired and verified before it serves again."""
+
+    # Delivery (dam/lifecycle.py, "0. Delivery"): a machine recorded as `new` is inspected before it first serves.
+    @transition(state, source=S.NEW, target=S.ACTIVE, permission=may_transition_assets, custom=MACHINE_ONLY)
+    def accept_delivery(self):
+        """The delivery inspection passed: the new machine enters service."""
+
+    @transition(state, source=S.NEW, target=S.NEW, permission=may_transition_assets, custom=MACHINE_ONLY)
+    def fail_delivery(self):
+        """The delivery inspection failed: the machine stays new, out of the fleet, the failing numbers in the
+        audit row, until the vendor has fixed it and staff ask for another delivery inspection."""
+
+    @transition(state, source=S.NEW, target=S.NEW, permission=may_transition_assets,
+                custom={"label": "Inspect delivery (again)", "manual": True})
+    def inspect_delivery(self):
+        """Staff ask for another delivery inspection (say, after the vendor replaced a part)."""
+
     def manual_transitions(self) -> list[str]:
         """Names a person may ask for now (API 409 answers list these)."""
         available = {t.name for t in self.get_available_state_transitions() if t.custom.get("manual")}
@@ -154,6 +234,9 @@ class Fault(models.Model):
     received_at = models.DateTimeField(default=timezone.now)
     detector = models.CharField(max_length=150, help_text="Owner of the token that posted it.")
     event_id = models.CharField(max_length=200, null=True, blank=True)
+    repeat_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="repeats",
+                                  help_text="The first fault of the same machine and component within the pool's "
+                                            "dedup window.")
 
     class Meta:
         ordering = ["-id"]
@@ -171,3 +254,43 @@ class Fault(models.Model):
 
     def __str__(self) -> str:
         return f"{self.severity} {self.component} fault on {self.asset}: {self.summary}"
+
+
+class IsolationRequest(models.Model):
+    """An isolation automation wanted but the pool's budget (or its storm cooldown) did not allow: staff decide."""
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="isolation_requests")
+    fault = models.ForeignKey(Fault, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.TextField()
+    status = models.CharField(max_length=20, choices=RequestStatus.choices, default=RequestStatus.PENDING)
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.CharField(max_length=150, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["asset"], condition=Q(status="pending"),
+                                               name="one_pending_isolation_per_asset")]
+        indexes = [models.Index(fields=["status", "-id"])]
+
+    def __str__(self) -> str:
+        return f"Isolation of {self.asset} ({self.status})"
+
+
+class AutomationDecision(models.Model):
+    """Every decision automation took about a fault that asked for an isolation, including what it did not do."""
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="automation_decisions")
+    fault = models.ForeignKey(Fault, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decision = models.CharField(max_length=20, choices=Decision.choices)
+    reason = models.TextField()
+    actor = models.CharField(max_length=150)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["asset", "-id"])]
+
+    def __str__(self) -> str:
+        return f"{self.asset}: {self.decision}"

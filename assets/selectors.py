@@ -2,7 +2,8 @@
 never imports the apps that build on it."""
 from django.db.models import OuterRef, QuerySet, Subquery
 
-from assets.models import Asset
+from assets.choices import RequestStatus
+from assets.models import Asset, IsolationRequest
 
 
 def _related_model(name: str):
@@ -21,5 +22,7 @@ def asset_list() -> QuerySet[Asset]:
             last_inspection_id=Subquery(last.values("id")[:1]),
             last_inspection_verdict=Subquery(last.values("verdict")[:1]),
             last_inspection_finished_at=Subquery(last.values("finished_at")[:1]),
+            pending_isolation=Subquery(IsolationRequest.objects.filter(
+                asset=OuterRef("pk"), status=RequestStatus.PENDING).values("id")[:1]),
         )
     )

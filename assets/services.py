@@ -1,13 +1,16 @@
-"""Writes for the fleet that are not state changes: storing faults as detectors send them."""
+"""Writes for the fleet that are not state changes: storing faults as detectors send them, and marking repeats."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from assets.api.serializers import FaultInSerializer
+from assets.choices import Severity
 from assets.models import Asset, Fault
+from assets.policy import SEVERITY_RANK
 
 
 @dataclass
@@ -112,3 +115,48 @@ def _insert(pending: list[tuple[int, Fault]], detector: str) -> dict[str, int]:
                 fault.pk = None
                 lost[fault.event_id] = Fault.objects.get(detector=detector, event_id=fault.event_id).pk
         return lost
+
+
+def faults_mark_repeats(faults: list[Fault], now) -> None:
+    """Dedup: a fault repeating an equally or more severe one of the same machine and component within the pool's
+    window is kept, linked to that first one (`repeat_of`), and triggers nothing new by its severity."""
+    longest = max(f.asset.pool.dedup_window_minutes for f in faults)
+    if not longest:
+        return
+    rank = SEVERITY_RANK
+    first: dict[tuple, tuple] = {}  # (asset, component) → (id, received_at, severity) of the incident's first fault
+    earlier = (Fault.objects.filter(asset_id__in={f.asset_id for f in faults}, repeat_of__isnull=True,
+                                    received_at__gte=now - timedelta(minutes=longest))
+               .exclude(pk__in=[f.pk for f in faults]).order_by("id")
+               .values_list("asset_id", "component", "id", "received_at", "severity"))
+    for asset_id, component, fault_id, received_at, severity in earlier:
+        first.setdefault((asset_id, component), (fault_id, received_at, severity))
+    repeats = []
+    for fault in sorted(faults, key=lambda f: f.pk):
+        key = (fault.asset_id, fault.component)
+        window_start = now - timedelta(minutes=fault.asset.pool.dedup_window_minutes)
+        known = first.get(key)
+        if known and known[1] >= window_start and rank[known[2]] >= rank[fault.severity]:
+            fault.repeat_of_id = known[0]
+            repeats.append(fault)
+        else:
+            first[key] = (fault.pk, fault.received_at, fault.severity)
+    if repeats:
+        Fault.objects.bulk_update(repeats, ["repeat_of"])
+
+
+def recent_warnings(faults: list[Fault], now) -> dict[tuple, int]:
+    """Warnings per (asset, component) within each pool's warning window, the new ones included."""
+    keys = {(f.asset_id, f.component): f.asset.pool for f in faults
+            if f.severity == Severity.WARNING and f.asset.pool.warning_count}
+    if not keys:
+        return {}
+    longest = max(pool.warning_window_minutes for pool in keys.values())
+    counts: dict[tuple, int] = {}
+    rows = Fault.objects.filter(asset_id__in={a for a, _ in keys}, severity=Severity.WARNING,
+                                received_at__gte=now - timedelta(minutes=longest))
+    for asset_id, component, received_at in rows.values_list("asset_id", "component", "received_at"):
+        pool = keys.get((asset_id, component))
+        if pool and received_at >= now - timedelta(minutes=pool.warning_window_minutes):
+            counts[(asset_id, component)] = counts.get((asset_id, component), 0) + 1
+    return counts

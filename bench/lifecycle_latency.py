@@ -1,6 +1,6 @@
 """How long the lifecycle takes on a running DAM: fault posted → in_repair, ticket resolved → returned.
 
-    .venv/bin/python bench/lifecycle_latency.py [--server http://127.0.0.1:8000] [--assets 10]
+    .venv/bin/python bench/lifecycle_latency.py [--server http://127.0.0.1:8000] [--assets 5]
 
 Run it beside `make run` (same DAM_DATA_DIR / DATABASE_URL, so it can issue its tokens). It takes `--assets` active
 demo assets through the whole walkthrough at once and prints the figures; it changes those assets' history.
@@ -46,7 +46,7 @@ def wait_all(server, tok, hostnames, state, started, timeout=120):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--server", default="http://127.0.0.1:8000")
-    parser.add_argument("--assets", type=int, default=10)
+    parser.add_argument("--assets", type=int, default=5)  # the demo pool lets 5 of 20 out at once
     args = parser.parse_args()
     detector, staff = token("bench-detector", "detector"), token("bench-staff", "staff")
 

@@ -1,6 +1,8 @@
 """Every API error is JSON: {"detail": ...} plus the fields that were wrong. Never an HTML page or a traceback."""
 import logging
+import sys
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.views import defaults
@@ -8,9 +10,11 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from dam.lifecycle import TicketConflict, TransitionConflict
+from dam.lifecycle import RequestConflict, TicketConflict, TransitionConflict
 
 log = logging.getLogger(__name__)
+DATABASE_DOWN = "The database is unavailable; try again shortly."
+RETRY_AFTER = "5"
 
 
 def json_exception_handler(exc, context):
@@ -19,10 +23,12 @@ def json_exception_handler(exc, context):
                         status=status.HTTP_409_CONFLICT)
     if isinstance(exc, TicketConflict):
         return Response({"detail": exc.detail, "status": exc.ticket.status}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, RequestConflict):
+        return Response({"detail": exc.detail, "status": exc.request.status}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, (OperationalError, InterfaceError)):
         log.warning("database unavailable: %s", exc)
-        return Response({"detail": "The database is unavailable; try again shortly."},
-                        status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
+        return Response({"detail": DATABASE_DOWN}, status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                        headers={"Retry-After": RETRY_AFTER})
 
     response = exception_handler(exc, context)
     if response is None:
@@ -44,10 +50,17 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
+    # Outside DRF's views (middleware, the session or token lookup, the admin) a database that is down ends here too.
+    if isinstance(sys.exc_info()[1], (OperationalError, InterfaceError)):
+        response = JsonResponse({"detail": DATABASE_DOWN}, status=503)
+        response["Retry-After"] = RETRY_AFTER
+        return response
     return JsonResponse({"detail": "Internal error; it has been logged."}, status=500)
 
 
 def bad_request(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):
+        return JsonResponse({"detail": f"Request body too large: {exception}"}, status=413)
     return JsonResponse({"detail": "Bad request."}, status=400)
 
 

@@ -12,22 +12,30 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed
 
-from assets.choices import AssetState, Severity, Transition
+from assets import policy
 from assets import services as asset_services
-from assets.models import Asset, AssetTransition, Fault
+from assets.choices import OUT_OF_SERVICE, AssetState, Decision, RequestStatus, Severity, Transition
+from assets.models import (Asset, AssetTransition, AutomationDecision, Fault, FleetAutomation, IsolationRequest,
+                           Pool)
 from dam import tasks
+from integrations import services as integrations
+from integrations import tasks as integration_tasks
 from inspection import services as inspection_services
 from inspection.choices import Purpose, Verdict
 from inspection.models import Inspection
+from reliability import outbox
+from repairs import escalation
 from repairs.choices import WORKABLE, TicketStatus
 from repairs.models import RepairTicket
 
 log = logging.getLogger(__name__)
 S = AssetState
+# The machines a pool's budget is a share of: all but the ones not (yet, or any more) in the fleet.
+IN_FLEET = (S.ACTIVE, S.ISOLATED, S.IN_REPAIR, S.VERIFYING, S.RETURNED)
 
 class TransitionConflict(Exception):
     """The asked-for transition is not allowed from the asset's current state (API: 409)."""
@@ -41,7 +49,9 @@ class TransitionConflict(Exception):
 
 def _locked(asset_id: int) -> Asset:
     """The asset row, locked until the transaction ends: concurrent steps on one asset queue up here."""
-    return Asset.objects.select_for_update().select_related("pool", "hardware_model").get(pk=asset_id)
+    # of=self: the pool and hardware model rows come along for reading but are not locked (the budget step locks
+    # the pool first, then the asset; locking both here in one statement could deadlock with it).
+    return Asset.objects.select_for_update(of=("self",)).select_related("pool", "hardware_model").get(pk=asset_id)
 
 
 def _apply(asset: Asset, name: str, *, actor: str, reason: str) -> None:
@@ -59,11 +69,37 @@ def _apply(asset: Asset, name: str, *, actor: str, reason: str) -> None:
         raise TransitionConflict(asset, name) from None
     AssetTransition.objects.create(asset=asset, transition=name, source=source, target=asset.state,
                                    actor=actor, reason=reason, at=asset.state_changed_at)
+    _announce(asset, name, source=source, actor=actor, reason=reason)
+
+
+def _announce(asset: Asset, name: str, *, source: str, actor: str, reason: str) -> None:
+    """Tell the outside world, once the change has committed: webhooks hear every transition, and the pool's
+    isolation action drains a machine leaving service and undrains one coming back."""
+    deliveries = integrations.event_publish(event="asset.transition", payload={
+        "hostname": asset.hostname, "pool": asset.pool.name, "transition": name, "source": source,
+        "target": asset.state, "actor": actor, "reason": reason})
+    leaving = source not in OUT_OF_SERVICE and asset.state in OUT_OF_SERVICE
+    back = source in OUT_OF_SERVICE and asset.state in (S.ACTIVE, S.RETURNED)
+    if leaving or back:
+        action = integrations.isolation_action_request(pool=asset.pool, action="drain" if leaving else "undrain",
+                                                       hostname=asset.hostname, reason=reason)
+        deliveries += [action] if action else []
+    for delivery in deliveries:
+        _after_commit(integration_tasks.send_delivery, delivery.id)
+
+
+def _ticket_event(ticket: RepairTicket, event: str) -> None:
+    for delivery in integrations.event_publish(event=f"ticket.{event}", payload={
+            "ticket": ticket.id, "hostname": ticket.asset.hostname, "status": ticket.status,
+            "summary": ticket.summary, "repair_action": ticket.repair_action}):
+        _after_commit(integration_tasks.send_delivery, delivery.id)
 
 
 def _after_commit(task, *args) -> None:
-    # robust: a broker hiccup must not undo or fail the change already committed; the reconcile job retries.
-    transaction.on_commit(lambda: task.delay(*args), robust=True)
+    """Owe the next job to Celery: an outbox row written in this transaction, sent once it commits. A broker that
+    is down or a worker killed mid-job loses nothing: the relay sends again what is not finished
+    (reliability/outbox.py)."""
+    outbox.job_owe(task, *args)
 
 
 def open_ticket_of(asset: Asset) -> RepairTicket | None:
@@ -80,23 +116,31 @@ def report_faults(*, detector: str, items: list) -> list[asset_services.FaultOut
 
 
 def faults_received(faults: list[Fault]) -> None:
-    """Decide, for freshly stored faults, what happens next. Called inside the ingest transaction.
+    """Decide, for freshly stored faults, what happens next. Called inside the ingest transaction, with the assets
+    locked.
 
-    A critical fault isolates an active asset; during probation (returned) a warning is enough. Faults on an asset
-    already out of service join its open repair ticket. Info is recorded only. One isolate job per asset per batch.
+    A fault asks for an isolation when its pool's policy says so (assets/policy.py): by its severity, by adding up
+    to N warnings within a window, or by arriving during probation. The isolate job then checks the pool's budget.
+    Faults on an asset already out of service join its open repair ticket. One isolate job per asset per batch.
     """
-    to_isolate: dict[int, Fault] = {}
+    if not faults:
+        return
+    now = timezone.now()
+    asset_services.faults_mark_repeats(faults, now)
+    warnings = asset_services.recent_warnings(faults, now)
+    to_isolate: dict[int, tuple[Fault, str]] = {}
     to_attach: list[Fault] = []
     for fault in faults:
-        state = fault.asset.state
-        if state == S.ACTIVE and fault.severity == Severity.CRITICAL:
-            to_isolate.setdefault(fault.asset_id, fault)
-        elif state == S.RETURNED and fault.severity in (Severity.WARNING, Severity.CRITICAL):
-            to_isolate.setdefault(fault.asset_id, fault)
-        elif state in (S.IN_REPAIR, S.VERIFYING) and fault.severity != Severity.INFO:
+        asset = fault.asset
+        asked = policy.isolation_asked(pool=asset.pool, state=asset.state, severity=fault.severity,
+                                       component=fault.component, is_repeat=fault.repeat_of_id is not None,
+                                       recent_warnings=warnings.get((asset.id, fault.component), 0))
+        if asked:
+            to_isolate.setdefault(asset.id, (fault, asked))
+        elif asset.state in (S.IN_REPAIR, S.VERIFYING) and fault.severity != Severity.INFO:
             to_attach.append(fault)
-    for fault in to_isolate.values():
-        _after_commit(tasks.isolate_asset, fault.asset_id, fault.id)
+    for fault, asked in to_isolate.values():
+        _after_commit(tasks.isolate_asset, fault.asset_id, fault.id, asked)
     if to_attach:
         tickets = {t.asset_id: t for t in RepairTicket.objects.filter(
             asset_id__in={f.asset_id for f in to_attach}, closed_at__isnull=True)}
@@ -107,12 +151,95 @@ def faults_received(faults: list[Fault]) -> None:
 
 
 # 2. isolate: active | returned → isolated ------------------------------------------------------------------
+def isolate_for_fault(*, asset_id: int, fault_id: int | None, asked: str = "",
+                      actor: str = "job:isolate_asset") -> str | None:
+    """Automation's isolation, within the pool's policy: the switches, the budget, the storm cooldown.
+
+    The pool row is locked first, so the decisions of one pool are taken one at a time and its budget holds
+    whatever the number of workers. Every decision is recorded, including the ones that did nothing.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        pool_id = Asset.objects.values_list("pool_id", flat=True).get(pk=asset_id)
+        pool = Pool.objects.select_for_update().get(pk=pool_id)
+        asset = _locked(asset_id)
+        fault = Fault.objects.filter(pk=fault_id).first() if fault_id else None
+        if asset.state not in (S.ACTIVE, S.RETURNED) or asset.isolation_requests.filter(
+                status=RequestStatus.PENDING).exists():
+            return None  # already out of service, or waiting for staff: this fault adds nothing to decide
+        counts = Asset.objects.filter(pool=pool).aggregate(
+            size=Count("id", filter=Q(state__in=IN_FLEET)), unavailable=Count("id", filter=Q(state__in=OUT_OF_SERVICE)))
+        answer = policy.decide(pool=pool, excluded=asset.exclude_from_automation,
+                               fleet_paused=FleetAutomation.is_paused(), unavailable=counts["unavailable"],
+                               pool_size=counts["size"], now=now)
+        why = " — ".join(part for part in (fault and fault_reason(fault), asked) if part)
+        AutomationDecision.objects.create(asset=asset, fault=fault, decision=answer.decision, actor=actor,
+                                          reason=f"{why} → {answer.reason}", at=now)
+        if answer.decision == Decision.ISOLATED:
+            _isolate(asset, actor=actor, reason=why)
+        elif answer.decision == Decision.PENDING_APPROVAL:
+            IsolationRequest.objects.create(asset=asset, fault=fault, reason=f"{why}; {answer.reason}",
+                                            requested_at=now)
+            if answer.budget_hit:
+                pool.budget_hit_at = now
+                pool.save(update_fields=["budget_hit_at"])
+        return answer.decision
+
+
 def isolate(*, asset_id: int, actor: str, reason: str) -> Asset:
+    """Staff isolate a machine by hand: a person's decision, not held to the pool's budget."""
     with transaction.atomic():
         asset = _locked(asset_id)
-        _apply(asset, "isolate", actor=actor, reason=reason)
-        _after_commit(tasks.open_repair_ticket, asset.id)
+        _isolate(asset, actor=actor, reason=reason)
     return asset
+
+
+def _isolate(asset: Asset, *, actor: str, reason: str) -> None:
+    _apply(asset, "isolate", actor=actor, reason=reason)
+    asset.isolation_requests.filter(status=RequestStatus.PENDING).update(
+        status=RequestStatus.SUPERSEDED, decided_by=actor, decided_at=asset.state_changed_at,
+        decision_reason="isolated meanwhile")
+    since = asset.state_changed_at - timedelta(days=settings.DAM_ESCALATION_DAYS)
+    if (not asset.flapping and asset.transitions.filter(transition=Transition.ISOLATE, at__gte=since).count()
+            >= settings.DAM_FLAPPING_ISOLATIONS):
+        asset.flapping = True  # staff clear it once they have looked at the machine
+        asset.save(update_fields=["flapping"])
+    _after_commit(tasks.open_repair_ticket, asset.id)
+
+
+def approve_isolation(*, request_id: int, actor: str, reason: str = "") -> IsolationRequest:
+    """Staff approve an isolation that waited for the budget: it happens now, over the budget if need be."""
+    with transaction.atomic():
+        asset_id = IsolationRequest.objects.values_list("asset_id", flat=True).get(pk=request_id)
+        asset = _locked(asset_id)
+        request = IsolationRequest.objects.select_for_update().get(pk=request_id)
+        if request.status != RequestStatus.PENDING:
+            raise RequestConflict(request, f"Isolation request #{request.id} is {request.status}, not pending.")
+        if not can_proceed(asset.isolate):
+            raise RequestConflict(request, f"Asset {asset.hostname} is {asset.state}; it cannot be isolated.")
+        request.status, request.decided_by, request.decided_at = RequestStatus.APPROVED, actor, timezone.now()
+        request.decision_reason = reason
+        request.save()
+        _isolate(asset, actor=actor, reason=f"approved isolation request #{request.id}: {request.reason}"
+                                           + (f" ({reason})" if reason else ""))
+    return request
+
+
+def dismiss_isolation_request(*, request_id: int, actor: str, reason: str) -> IsolationRequest:
+    with transaction.atomic():
+        request = IsolationRequest.objects.select_for_update().get(pk=request_id)
+        if request.status != RequestStatus.PENDING:
+            raise RequestConflict(request, f"Isolation request #{request.id} is {request.status}, not pending.")
+        request.status, request.decided_by, request.decided_at = RequestStatus.DISMISSED, actor, timezone.now()
+        request.decision_reason = reason
+        request.save()
+    return request
+
+
+class RequestConflict(Exception):
+    def __init__(self, request: IsolationRequest, detail: str):
+        self.request, self.detail = request, detail
+        super().__init__(detail)
 
 
 def fault_reason(fault: Fault) -> str:
@@ -120,38 +247,56 @@ def fault_reason(fault: Fault) -> str:
 
 
 # 3. start_repair: isolated → in_repair, with the repair ticket --------------------------------------------
-def start_repair(*, asset_id: int, actor: str, reason: str = "") -> RepairTicket:
-    """Open the incident's repair ticket (or take the one already open), link its faults, and start the repair."""
+def start_repair(*, asset_id: int, actor: str, reason: str = "") -> RepairTicket | None:
+    """Open the incident's repair ticket (or take the one already open), link its faults, choose the repair from
+    the machine's history, and start the repair. A machine with too many hardware repairs lately is retired
+    instead (None is returned)."""
+    now = timezone.now()
     with transaction.atomic():
         asset = _locked(asset_id)
         if not can_proceed(asset.start_repair):
             raise TransitionConflict(asset, "start_repair")
         ticket = open_ticket_of(asset)
         if ticket is None:
+            if why := escalation.due_for_retirement(asset=asset, now=now):
+                _apply(asset, "retire", actor=actor, reason=f"retired instead of repaired again: {why}")
+                return None
             last_closed = (RepairTicket.objects.filter(asset=asset, closed_at__isnull=False)
                            .order_by("-closed_at").values_list("closed_at", flat=True).first())
             faults = Fault.objects.filter(asset=asset, repair_tickets__isnull=True).exclude(severity=Severity.INFO)
             if last_closed:
                 faults = faults.filter(received_at__gt=last_closed)
             faults = list(faults.order_by("id"))
-            summary = fault_summary(faults) or reason or _isolation_reason(asset)
-            ticket = RepairTicket.objects.create(asset=asset, summary=summary[:500], opened_by=actor)
+            isolation = asset.transitions.filter(transition=Transition.ISOLATE).order_by("-id").first()
+            action, escalated = escalation.next_action(
+                asset=asset, component=_worst(faults).component if faults else None, now=now,
+                during_probation=isolation is not None and isolation.source == S.RETURNED)
+            summary = fault_summary(faults) or reason or _isolation_reason(isolation)
+            ticket = RepairTicket.objects.create(
+                asset=asset, summary=summary[:500], opened_by=actor, opened_at=now, repair_action=action,
+                escalation=escalated, due_at=now + timedelta(hours=settings.DAM_TICKET_SLA_HOURS))
             ticket.faults.add(*faults)
+            _ticket_event(ticket, "opened")
         _apply(asset, "start_repair", actor=actor,
-               reason=reason or f"repair ticket #{ticket.id} opened: {ticket.summary}")
+               reason=reason or f"repair ticket #{ticket.id} opened ({ticket.repair_action}"
+                                f"{', escalated: ' + ticket.escalation if ticket.escalation else ''}): "
+                                f"{ticket.summary}")
     return ticket
 
 
-def _isolation_reason(asset: Asset) -> str:
+def _isolation_reason(isolation: AssetTransition | None) -> str:
     """Why the asset was isolated, for a ticket that has no fault to name (staff isolated it by hand)."""
-    row = asset.transitions.filter(transition=Transition.ISOLATE).order_by("-id").first()
-    return f"Isolated by {row.actor}: {row.reason}" if row else "Isolated"
+    return f"Isolated by {isolation.actor}: {isolation.reason}" if isolation else "Isolated"
+
+
+def _worst(faults: list[Fault]) -> Fault:
+    return max(faults, key=lambda f: (f.severity == Severity.CRITICAL, f.id))
 
 
 def fault_summary(faults: list[Fault]) -> str:
     if not faults:
         return ""
-    worst = max(faults, key=lambda f: (f.severity == Severity.CRITICAL, f.id))
+    worst = _worst(faults)
     more = f" (+{len(faults) - 1} more faults)" if len(faults) > 1 else ""
     return f"{worst.component}: {worst.summary}{more}"
 
@@ -166,12 +311,37 @@ def dismiss(*, asset_id: int, actor: str, reason: str) -> Asset:
             ticket.closed_at = timezone.now()
             ticket.add_note(f"Cancelled by {actor}: false alarm. {reason}")
             ticket.save()
+            _ticket_event(ticket, "cancelled")
+    return asset
+
+
+# retire: isolated | in_repair → retired; reinstate: retired → isolated (staff only) ------------------------
+def retire(*, asset_id: int, actor: str, reason: str) -> Asset:
+    with transaction.atomic():
+        asset = _locked(asset_id)
+        _apply(asset, "retire", actor=actor, reason=reason)
+        if ticket := open_ticket_of(asset):
+            ticket.status = TicketStatus.CANCELLED
+            ticket.closed_at = timezone.now()
+            ticket.add_note(f"Cancelled: the machine was retired by {actor}. {reason}")
+            ticket.save()
+            _ticket_event(ticket, "cancelled")
+    return asset
+
+
+def reinstate(*, asset_id: int, actor: str, reason: str) -> Asset:
+    """A retired machine comes back the safe way: isolated, so it is repaired and verified before it serves."""
+    with transaction.atomic():
+        asset = _locked(asset_id)
+        _apply(asset, "reinstate", actor=actor, reason=reason)
+        _after_commit(tasks.open_repair_ticket, asset.id)
     return asset
 
 
 # 4. start_verification: in_repair → verifying, when the ticket is resolved --------------------------------
-def resolve_ticket(*, ticket_id: int, actor: str, action_taken: str) -> RepairTicket:
-    """A technician says the repair is done: the ticket is resolved and the machine goes to be checked."""
+def resolve_ticket(*, ticket_id: int, actor: str, action_taken: str, action: str = "") -> RepairTicket:
+    """A technician says the repair is done (`action`: which rung of the ladder, the ticket's own by default):
+    the ticket is resolved and the machine goes to be checked."""
     with transaction.atomic():
         asset_id = RepairTicket.objects.values_list("asset_id", flat=True).get(pk=ticket_id)
         asset = _locked(asset_id)
@@ -181,7 +351,7 @@ def resolve_ticket(*, ticket_id: int, actor: str, action_taken: str) -> RepairTi
                                          "tickets can be resolved.")
         if not can_proceed(asset.start_verification):
             raise TicketConflict(ticket, f"Asset {asset.hostname} is {asset.state}, not in_repair.")
-        return _resolve_and_verify(asset, ticket, actor=actor, action_taken=action_taken)
+        return _resolve_and_verify(asset, ticket, actor=actor, action_taken=action_taken, action=action)
 
 
 def start_verification(*, asset_id: int, actor: str, reason: str) -> RepairTicket:
@@ -194,12 +364,15 @@ def start_verification(*, asset_id: int, actor: str, reason: str) -> RepairTicke
         return _resolve_and_verify(asset, ticket, actor=actor, action_taken=reason)
 
 
-def _resolve_and_verify(asset: Asset, ticket: RepairTicket, *, actor: str, action_taken: str) -> RepairTicket:
+def _resolve_and_verify(asset: Asset, ticket: RepairTicket, *, actor: str, action_taken: str,
+                        action: str = "") -> RepairTicket:
     ticket.status = TicketStatus.RESOLVED
     ticket.action_taken = action_taken
+    ticket.performed_action = action or ticket.repair_action
     ticket.resolved_at = timezone.now()
-    ticket.add_note(f"Resolved by {actor}: {action_taken}")
+    ticket.add_note(f"Resolved by {actor} ({ticket.performed_action}): {action_taken}")
     ticket.save()
+    _ticket_event(ticket, "resolved")
     _apply(asset, "start_verification", actor=actor, reason=f"ticket #{ticket.id} resolved: {action_taken}")
     _request_inspection(asset, purpose=Purpose.VERIFICATION, ticket_id=ticket.id)
     return ticket
@@ -245,6 +418,7 @@ def inspection_finished(*, inspection_id: int, report: dict | None, runner: str,
                     ticket.add_note(f"Verified by inspection #{inspection.id}: {inspection.summary} "
                                     f"Back in service on probation.")
                     ticket.save()
+                    _ticket_event(ticket, "closed")
             else:
                 _apply(asset, "fail_verification", actor=actor,
                        reason=f"inspection #{inspection.id} {inspection.verdict}: {inspection.summary}")
@@ -255,6 +429,10 @@ def inspection_finished(*, inspection_id: int, report: dict | None, runner: str,
                     ticket.add_note(f"Reopened: inspection #{inspection.id} {inspection.verdict}. "
                                     f"{inspection.summary}")
                     ticket.save()
+                    ticket.refresh_from_db()
+                    _ticket_event(ticket, "reopened")
+        elif inspection.purpose == Purpose.DELIVERY and asset.state == S.NEW:
+            _delivery_verdict(asset, inspection, actor=actor)
         elif inspection.purpose == Purpose.SCHEDULED and inspection.verdict == Verdict.FAILED:
             # A healthy-looking machine that fails its checks is a fault like any other.
             fault = Fault.objects.create(
@@ -263,7 +441,7 @@ def inspection_finished(*, inspection_id: int, report: dict | None, runner: str,
                 details={"inspection": inspection.id},
             )
             fault.asset = asset
-            faults_received([fault])
+            faults_received([fault])  # the asset is locked already
     return inspection
 
 
@@ -293,6 +471,39 @@ def end_probation_sweep(now=None) -> int:
     return ended
 
 
+# 7. Delivery: new → active once the delivery inspection passes ---------------------------------------------
+# A newly delivered machine is recorded as `new` (outside the fleet: no pool budget counts it) and inspected with
+# the full profile before it first serves. Passed: accept_delivery, new → active. Failed (or could not run):
+# fail_delivery, new → new, the failing numbers in the audit row; it stays out of service, and no repair ticket
+# is opened (it was never in service; the vendor fixes it), until staff ask for another one: inspect_delivery.
+def receive_delivery(*, actor: str, **fields) -> Asset:
+    """Record a delivered machine as `new` and ask for its delivery inspection. `fields`: the asset's columns
+    (hostname, hardware_model, pool, serial, …). Creating it is not a transition, so it writes no audit row."""
+    with transaction.atomic():
+        asset = Asset.objects.create(state=S.NEW, **fields)
+        _request_inspection(asset, purpose=Purpose.DELIVERY)
+    log.info("%s received %s for delivery inspection", actor, asset.hostname)
+    return asset
+
+
+def inspect_delivery(*, asset_id: int, actor: str, reason: str) -> Inspection:
+    """Staff ask for another delivery inspection of a new machine (say, after the vendor replaced a part)."""
+    with transaction.atomic():
+        asset = _locked(asset_id)
+        _apply(asset, "inspect_delivery", actor=actor, reason=reason)
+        return _request_inspection(asset, purpose=Purpose.DELIVERY)
+
+
+def _delivery_verdict(asset: Asset, inspection: Inspection, *, actor: str) -> None:
+    """Called by inspection_finished (step 5) with the asset locked."""
+    if inspection.verdict == Verdict.PASSED:
+        _apply(asset, "accept_delivery", actor=actor,
+               reason=f"delivery inspection #{inspection.id} passed: {inspection.summary}")
+    else:
+        _apply(asset, "fail_delivery", actor=actor,
+               reason=f"delivery inspection #{inspection.id} {inspection.verdict}: {inspection.summary}")
+
+
 # Staff and API: one entry for any transition by name --------------------------------------------------------
 def request_transition(*, asset: Asset, transition: str, actor: str, reason: str) -> None:
     """A person asks for a transition. The verdict transitions belong to inspections and are refused here."""
@@ -302,11 +513,15 @@ def request_transition(*, asset: Asset, transition: str, actor: str, reason: str
         "dismiss": dismiss,
         "start_verification": start_verification,
         "end_probation": end_probation,
+        "retire": retire,
+        "reinstate": reinstate,
+        "inspect_delivery": inspect_delivery,
     }
     step = steps.get(transition)
     if step is None:
         asset.refresh_from_db()
-        if transition in (Transition.PASS_VERIFICATION, Transition.FAIL_VERIFICATION):
+        if transition in (Transition.PASS_VERIFICATION, Transition.FAIL_VERIFICATION, Transition.ACCEPT_DELIVERY,
+                          Transition.FAIL_DELIVERY):
             raise TransitionConflict(asset, transition, f"{transition} is decided by an inspection's verdict, "
                                                         "not by hand.")
         raise TransitionConflict(asset, transition, f"{transition} is not a transition of the lifecycle.")

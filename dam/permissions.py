@@ -1,7 +1,9 @@
 """Who may do what in the API (the contract's role column)."""
+from django.core.exceptions import FieldDoesNotExist
+from rest_framework.filters import BaseFilterBackend
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from dam.roles import AGENT, DETECTOR, STAFF, VIEWER, has_role
+from dam.roles import AGENT, DETECTOR, STAFF, VIEWER, has_role, roles_of
 
 
 class ReadAnyWriteStaff(BasePermission):
@@ -29,3 +31,21 @@ class IsAgent(BasePermission):
 
     def has_permission(self, request, view):
         return has_role(request.user, AGENT)
+
+
+class AgentSeesOwnHost(BaseFilterBackend):
+    """An agent token is named after its host and sees only that host: its asset, and the faults, tickets and
+    inspections of it (lists and single objects alike; another host's are 404). A default filter backend, so every
+    endpoint gets it."""
+
+    def filter_queryset(self, request, queryset, view):
+        if roles_of(request.user) != {AGENT}:
+            return queryset
+        model = queryset.model
+        if model._meta.label == "assets.Asset":
+            return queryset.filter(hostname=request.user.username)
+        try:
+            model._meta.get_field("asset")
+        except FieldDoesNotExist:
+            return queryset  # not about one host (pools, hardware models)
+        return queryset.filter(asset__hostname=request.user.username)

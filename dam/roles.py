@@ -12,8 +12,9 @@ def roles_of(user) -> set[str]:
     cached = getattr(user, "_dam_roles", None)
     if cached is None:
         cached = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
-        # Django superusers and admin staff act as staff in the API too (the browsable docs, scripts).
-        if user.is_superuser or user.is_staff:
+        # Django superusers and admin staff act as staff in the API too (the browsable docs, scripts) — except a
+        # console login in the viewer group, which only looks, there as here.
+        if user.is_superuser or (user.is_staff and VIEWER not in cached):
             cached.add(STAFF)
         user._dam_roles = cached
     return cached

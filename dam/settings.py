@@ -3,11 +3,13 @@
 With no environment at all DAM runs embedded: SQLite and a filesystem broker under ./var/ (DAM_DATA_DIR).
 DATABASE_URL and CELERY_BROKER_URL switch it to PostgreSQL and Redis or RabbitMQ.
 """
+import json
 import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -31,6 +33,9 @@ def _secret_key() -> str:
     """Production passes DJANGO_SECRET_KEY; the embedded default keeps a random key in the data directory."""
     if key := os.environ.get("DJANGO_SECRET_KEY"):
         return key
+    if env_bool("DAM_PRODUCTION", False):
+        raise ImproperlyConfigured("DAM_PRODUCTION=1 needs DJANGO_SECRET_KEY in the environment "
+                                   "(50 or more random characters).")
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
         key_file.write_text(secrets.token_urlsafe(50))
@@ -40,10 +45,25 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("DAM_DEBUG", False)
+# Production (DAM_PRODUCTION=1): HTTPS only, secure cookies, HSTS, and the secret key from the environment; see the
+# README's production section. `manage.py check --deploy` is clean with it. Without it DAM serves plain HTTP on
+# 127.0.0.1 (the embedded `make run`).
+PRODUCTION = env_bool("DAM_PRODUCTION", False)
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("DAM_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # load balancers probe over plain HTTP
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("DAM_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DAM_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DAM_HSTS_PRELOAD", True)
+    if env_bool("DAM_BEHIND_TLS_PROXY", False):  # only behind a proxy that sets X-Forwarded-Proto itself
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 ALLOWED_HOSTS = env_list("DAM_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DAM_CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
+    # The staff console first: its templates theme the admin (admin/base_site.html).
+    "console",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -59,17 +79,23 @@ INSTALLED_APPS = [
     "assets",
     "repairs",
     "inspection",
+    "reliability",
+    "integrations",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "reliability.limits.RequestLimitsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After authentication: the staff action log sees who, and wraps the idempotency replay too.
+    "reliability.audit.StaffAuditMiddleware",
+    "reliability.idempotency.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "dam.urls"
@@ -110,6 +136,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # Tests use a file too, so that a real worker process can share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database host that does not answer at all is reported (503) after a few seconds, not waited for forever.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
+        os.environ.get("DAM_DB_CONNECT_TIMEOUT", "5"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -155,6 +186,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dam.tasks.scheduled_inspections",
         "schedule": float(os.environ.get("DAM_SCHEDULED_INSPECTION_SECONDS", "3600")),
     },
+    "relay-outbox": {
+        "task": "reliability.tasks.relay_outbox",
+        "schedule": float(os.environ.get("DAM_OUTBOX_RELAY_SECONDS", "10")),
+    },
+    "purge-expired": {"task": "reliability.tasks.purge_expired", "schedule": 3600.0},
+    # The fleet dashboard's 30-day figures, kept computed so no page view waits for them (console/dashboard.py).
+    "dashboard-refresh": {"task": "console.tasks.dashboard_refresh", "schedule": 60.0},
 }
 
 # --- DAM's own knobs ------------------------------------------------------------------------------
@@ -164,8 +202,18 @@ DAM_INSPECTION_RUNNER = os.environ.get(
     "DAM_INSPECTION_RUNNER", "agent" if "DATABASE_URL" in os.environ else "local"
 )
 DAM_SCRATCH_DIR = Path(os.environ.get("DAM_SCRATCH_DIR", DATA_DIR / "scratch"))
+# Inspections measure seven curves (CPU, memory, four disk curves, fsync); each gets this many seconds in the quick
+# profile (after a repair, on schedule) and in the full one (delivery).
 DAM_CHECK_SECONDS = float(os.environ.get("DAM_CHECK_SECONDS", "0.5"))
+DAM_FULL_CHECK_SECONDS = float(os.environ.get("DAM_FULL_CHECK_SECONDS", "4"))
 DAM_DISK_SCRATCH_BYTES = int(os.environ.get("DAM_DISK_SCRATCH_BYTES", str(64 * 1024 * 1024)))
+# Learned baselines (inspection/services.py): from the newest DAM_BASELINE_WINDOW passing inspections of a hardware
+# model, once there are DAM_BASELINE_MIN_SAMPLES, again every DAM_BASELINE_RELEARN_EVERY passes. DAM_TOLERANCES
+# overrides the bands' widths per curve prefix, as JSON: {"disk.rand_": {"sigmas": 5, "min_pct": 20}}.
+DAM_BASELINE_MIN_SAMPLES = int(os.environ.get("DAM_BASELINE_MIN_SAMPLES", "10"))
+DAM_BASELINE_WINDOW = int(os.environ.get("DAM_BASELINE_WINDOW", "50"))
+DAM_BASELINE_RELEARN_EVERY = int(os.environ.get("DAM_BASELINE_RELEARN_EVERY", "5"))
+DAM_TOLERANCES = json.loads(os.environ.get("DAM_TOLERANCES", "{}"))
 DAM_DEFAULT_PROBATION_HOURS = float(os.environ.get("DAM_DEFAULT_PROBATION_HOURS", "24"))
 # An inspection still pending or running after this long is given up and requested again.
 DAM_INSPECTION_TIMEOUT_SECONDS = int(os.environ.get("DAM_INSPECTION_TIMEOUT_SECONDS", "900"))
@@ -173,6 +221,46 @@ DAM_INSPECTION_TIMEOUT_SECONDS = int(os.environ.get("DAM_INSPECTION_TIMEOUT_SECO
 DAM_RECONCILE_GRACE_SECONDS = int(os.environ.get("DAM_RECONCILE_GRACE_SECONDS", "120"))
 DAM_SCHEDULED_INSPECTION_SAMPLE = int(os.environ.get("DAM_SCHEDULED_INSPECTION_SAMPLE", "2"))
 DAM_MAX_FAULTS_PER_REQUEST = 1000
+# Repair tickets older than this are overdue.
+DAM_TICKET_SLA_HOURS = float(os.environ.get("DAM_TICKET_SLA_HOURS", "48"))
+# Escalation looks this far back: a machine repaired within it that fails again gets a bigger repair.
+DAM_ESCALATION_DAYS = int(os.environ.get("DAM_ESCALATION_DAYS", "30"))
+# This many isolations within DAM_ESCALATION_DAYS flag a machine as flapping.
+DAM_FLAPPING_ISOLATIONS = int(os.environ.get("DAM_FLAPPING_ISOLATIONS", "3"))
+# This many hardware repairs within DAM_RETIRE_WINDOW_DAYS retire a machine at its next incident.
+DAM_RETIRE_AFTER_HARDWARE_REPAIRS = int(os.environ.get("DAM_RETIRE_AFTER_HARDWARE_REPAIRS", "3"))
+DAM_RETIRE_WINDOW_DAYS = int(os.environ.get("DAM_RETIRE_WINDOW_DAYS", "90"))
+
+# --- Reliability and security ---------------------------------------------------------------------
+# Outbox (reliability/outbox.py): a job owed to Celery not sent within DAM_OUTBOX_GRACE_SECONDS of its commit is sent
+# by the relay (every DAM_OUTBOX_RELAY_SECONDS); one sent but not finished within DAM_OUTBOX_REDELIVER_SECONDS
+# (doubling each time, at most hourly) is sent again.
+DAM_OUTBOX_GRACE_SECONDS = float(os.environ.get("DAM_OUTBOX_GRACE_SECONDS", "5"))
+DAM_OUTBOX_REDELIVER_SECONDS = float(os.environ.get("DAM_OUTBOX_REDELIVER_SECONDS", "300"))
+DAM_OUTBOX_KEEP_HOURS = float(os.environ.get("DAM_OUTBOX_KEEP_HOURS", "24"))
+# Idempotency-Key: answers are kept this long; a request that claimed a key and never answered frees it after the lock.
+DAM_IDEMPOTENCY_TTL_HOURS = float(os.environ.get("DAM_IDEMPOTENCY_TTL_HOURS", "24"))
+DAM_IDEMPOTENCY_LOCK_SECONDS = float(os.environ.get("DAM_IDEMPOTENCY_LOCK_SECONDS", "60"))
+# Limits on input: body size (413), JSON nesting (400). A batch of 1000 faults with details fits easily.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DAM_MAX_REQUEST_BYTES", str(4 * 1024 * 1024)))
+DAM_MAX_JSON_DEPTH = int(os.environ.get("DAM_MAX_JSON_DEPTH", "20"))
+# Requests per API token ("600/min"; "off" for none), counted in the shared cache below.
+DAM_THROTTLE_RATE = "" if os.environ.get("DAM_THROTTLE_RATE", "").lower() == "off" else (
+    os.environ.get("DAM_THROTTLE_RATE") or "600/min")
+# Behind this many reverse proxies, the client's address is taken from X-Forwarded-For (the staff action log).
+DAM_TRUSTED_PROXY_HOPS = int(os.environ.get("DAM_TRUSTED_PROXY_HOPS", "0"))
+# The shared cache (throttling): Redis when DAM_CACHE_URL or the broker says redis; the database with DATABASE_URL
+# (run `manage.py createcachetable`); files under the data directory in the embedded default (one machine).
+_cache_url = os.environ.get("DAM_CACHE_URL") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "")
+if _cache_url:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url,
+                          "KEY_PREFIX": "dam", "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
+elif "DATABASE_URL" in os.environ:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "dam_cache"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(DATA_DIR / "cache")}}
 
 # --- API ------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -181,7 +269,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["dam.permissions.ReadAnyWriteStaff"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["dam.permissions.AgentSeesOwnHost",
+                                "django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PARSER_CLASSES": ["reliability.limits.JSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["reliability.throttling.TokenRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "dam.pagination.NewestFirstCursorPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -189,7 +281,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
 REST_KNOX = {
-    # Tokens from `issue_token` live until revoked; expiry arrives with the security issue.
+    # Tokens are stored hashed; they live until revoked (`revoke_token`) or until the expiry given to
+    # `issue_token --expires-in`.
     "TOKEN_TTL": None,
     "AUTO_REFRESH": False,
 }
@@ -198,11 +291,14 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Hardware asset lifecycle: faults, isolation, repair tickets, inspections.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the docs need a token (or an admin login) like every other endpoint.
+    "SERVE_PERMISSIONS": ["dam.permissions.ReadAnyWriteStaff"],
     "COMPONENT_SPLIT_REQUEST": True,
     # The docs page's scripts are served by DAM itself: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"RepairActionEnum": "repairs.choices.RepairAction"},
 }
 
 # --- Static files, time, logging ------------------------------------------------------------------

@@ -6,7 +6,6 @@ import socket
 from celery import shared_task
 from django.db import OperationalError
 
-from assets.models import Fault
 from dam import lifecycle
 from inspection import services as inspection_services
 from inspection.models import Inspection
@@ -18,12 +17,10 @@ TRANSIENT = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_r
 
 
 @shared_task(acks_late=True, **TRANSIENT)
-def isolate_asset(asset_id: int, fault_id: int) -> None:
-    fault = Fault.objects.get(pk=fault_id)
-    try:
-        lifecycle.isolate(asset_id=asset_id, actor="job:isolate_asset", reason=lifecycle.fault_reason(fault))
-    except lifecycle.TransitionConflict as conflict:
-        log.info("isolate_asset: nothing to do for asset %s (%s)", asset_id, conflict.state)
+def isolate_asset(asset_id: int, fault_id: int, asked: str = "") -> None:
+    """Isolate for a fault (`asked`: why the policy asks), if the pool's budget allows; a second run finds
+    nothing left to decide."""
+    lifecycle.isolate_for_fault(asset_id=asset_id, fault_id=fault_id, asked=asked)
 
 
 @shared_task(acks_late=True, **TRANSIENT)
@@ -42,7 +39,7 @@ def run_inspection(inspection_id: int) -> None:
     if not inspection_services.inspection_start(inspection=inspection, runner=runner):
         return  # already claimed or finished
     try:
-        report, error = inspection_services.measure_here(inspection.asset.hardware_model), ""
+        report, error = inspection_services.measure_here(inspection.asset.hardware_model, inspection.profile), ""
     except OSError as exc:  # a disk that cannot be written is a finding, not a crash
         report, error = None, f"{type(exc).__name__}: {exc}"
     lifecycle.inspection_finished(inspection_id=inspection_id, report=report, runner=runner, error=error)

@@ -5,9 +5,10 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from assets.api.views import AssetViewSet, FaultViewSet, HardwareModelViewSet, PoolViewSet
+from assets.api.views import (AssetViewSet, FaultViewSet, FleetAutomationView, HardwareModelViewSet,
+                              IsolationRequestViewSet, PoolViewSet)
 from dam import health
-from inspection.api.views import AgentInspectionViewSet, InspectionViewSet
+from inspection.api.views import AgentInspectionViewSet, BaselineVersionViewSet, InspectionViewSet
 from repairs.api.views import RepairTicketViewSet
 
 # The trailing slash is optional: a POST to /api/v1/faults must not be answered with a redirect that turns it
@@ -18,14 +19,18 @@ router.register("assets", AssetViewSet)
 router.register("hardware-models", HardwareModelViewSet)
 router.register("pools", PoolViewSet)
 router.register("tickets", RepairTicketViewSet)
+router.register("isolation-requests", IsolationRequestViewSet)
 router.register("inspections", InspectionViewSet)
 router.register("agent/inspections", AgentInspectionViewSet, basename="agent-inspection")
+router.register("baselines", BaselineVersionViewSet)
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", include("console.urls")),  # the fleet dashboard, before the admin's catch-all
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/v1/automation/", FleetAutomationView.as_view(), name="automation"),
     path("api/v1/", include(router.urls)),
     path("healthz", health.healthz),
     path("readyz", health.readyz),

@@ -58,10 +58,11 @@ def run_once(server: Server, hostname: str, scratch_dir: str) -> dict | None:
     if status != 200:
         raise RuntimeError(f"start answered {status}: {body}")
 
-    log.info("inspection #%s: measuring %s", inspection_id, ", ".join(assignment["mounts"]) or "no disks")
+    log.info("inspection #%s: measuring (%s profile, %gs per curve; inventory of %s)", inspection_id,
+             assignment.get("profile", "quick"), assignment["seconds"], ", ".join(assignment["mounts"]) or "no disks")
     try:
         report = measure_host(scratch_dir=scratch_dir, mounts=assignment["mounts"], seconds=assignment["seconds"],
-                              disk_bytes=assignment["disk_bytes"])
+                              disk_bytes=assignment["disk_bytes"], profile=assignment.get("profile", "quick"))
     except OSError as exc:  # e.g. the scratch disk cannot be written: that is the finding
         report = {"error": f"{type(exc).__name__}: {exc}"}
     status, result = server.call("POST", f"{inspection_id}/report/", report)
@@ -78,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hostname", default=socket.gethostname(), help="this host's name in DAM")
     parser.add_argument("--once", action="store_true", help="run at most one inspection, then exit")
     parser.add_argument("--interval", type=float, default=30, help="seconds between polls")
-    parser.add_argument("--scratch-dir", default=tempfile.gettempdir(), help="where the disk check writes")
+    parser.add_argument("--scratch-dir", default=tempfile.gettempdir(),
+                        help="where the disk checks write their one scratch file (removed afterwards)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 

@@ -1,14 +1,25 @@
-"""Measurements taken on the machine under test: psutil inventory and three short benchmarks.
+"""Measurements taken on the machine under test: inventory and three benchmark curves.
 
 Runs on the host (the agent) or in the worker standing in for it. No Django here, so the agent needs only psutil.
-Each benchmark runs for a bounded time; the disk check writes only its own scratch file and removes it.
+Every number is a point of a curve, keyed `<curve>[<x>]` (e.g. `disk.seq_write_mb_per_s[1MiB]`):
+- CPU: SHA-256 throughput against thread count (1, 2, 4 … up to the logical cores);
+- memory: copy bandwidth against working-set size, from L1-sized to well past the last-level cache;
+- disk: sequential and random, read and write throughput against block size (4 KiB … 1 MiB), and fsync latency
+  (p50, p99), all on one scratch file in the scratch directory, removed afterwards. Nothing else is written.
+Each curve gets a time budget (`seconds`), shared among its points, so a profile's length is bounded.
+The host only measures; the server judges (inspection/verdict.py).
 """
 from __future__ import annotations
 
 import hashlib
+import json
+import mmap
 import os
+import random
+import shutil
 import socket
 import statistics
+import subprocess
 import tempfile
 import threading
 import time
@@ -16,93 +27,411 @@ from pathlib import Path
 
 import psutil
 
-MiB = 1024 * 1024
+KiB, MiB = 1024, 1024 * 1024
+BLOCK_SIZES = (4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, 1 * MiB)
+DISK_CURVES = ("disk.seq_write_mb_per_s", "disk.seq_read_mb_per_s", "disk.rand_write_mb_per_s",
+               "disk.rand_read_mb_per_s")
+# Profiles: the same points, measured for longer in `full`. The server sends the seconds per curve.
+PROFILES = ("quick", "full")
 
 
-def inventory(mounts: list[str]) -> dict:
-    """What the host says it has: cores, memory, the size of each filesystem the spec names."""
+def size_label(n: int) -> str:
+    """4096 → "4KiB", 1048576 → "1MiB": the x of a memory or disk point, as it appears in its key."""
+    for unit, factor in (("GiB", 1024 ** 3), ("MiB", MiB), ("KiB", KiB)):
+        if n >= factor and n % factor == 0:
+            return f"{n // factor}{unit}"
+    return f"{n}B"
+
+
+# Inventory -------------------------------------------------------------------------------------------------
+def _block_devices() -> list[dict]:
+    """Whole disks the kernel sees (not partitions, loop or RAM devices), with their sizes."""
+    devices = []
+    root = Path("/sys/block")
+    if not root.is_dir():
+        return devices
+    for dev in sorted(root.iterdir()):
+        if dev.name.startswith(("loop", "ram", "zram", "dm-", "md", "sr", "fd")):
+            continue
+        try:
+            sectors = int((dev / "size").read_text())
+            rotational = (dev / "queue" / "rotational").read_text().strip() == "1"
+        except (OSError, ValueError):
+            continue
+        devices.append({"name": dev.name, "size_bytes": sectors * 512, "rotational": rotational})
+    return devices
+
+
+def _temperatures() -> list[dict]:
+    """Every temperature sensor the host reports (often none in a virtual machine)."""
+    read = getattr(psutil, "sensors_temperatures", None)
+    if read is None:
+        return []
+    try:
+        sensors = read() or {}
+    except (OSError, RuntimeError):
+        return []
+    found = []
+    for chip, entries in sorted(sensors.items()):
+        for n, entry in enumerate(entries):
+            found.append({"sensor": f"{chip}/{entry.label or n}", "celsius": float(entry.current),
+                          "critical": float(entry.critical) if entry.critical else None})
+    return found
+
+
+def smart_health(devices: list[dict], timeout: float = 15) -> dict:
+    """SMART overall health of each disk through smartctl. Skipped, with the reason, where smartctl is not
+    installed or may not read the disks (it needs root)."""
+    smartctl = shutil.which("smartctl")
+    if smartctl is None:
+        return {"status": "skipped", "reason": "smartctl is not installed"}
+    results, reasons = [], []
+    for dev in devices:
+        path = f"/dev/{dev['name']}"
+        try:
+            done = subprocess.run([smartctl, "-H", "-j", path], capture_output=True, text=True, timeout=timeout)
+            answer = json.loads(done.stdout or "{}")
+        except (OSError, subprocess.TimeoutExpired, ValueError) as exc:
+            reasons.append(f"{path}: {exc}")
+            continue
+        status = answer.get("smart_status")
+        if status is None:  # no permission, or a virtual disk without SMART
+            messages = answer.get("smartctl", {}).get("messages") or [{"string": "no SMART status"}]
+            reasons.append(f"{path}: {messages[0].get('string', '')}")
+            continue
+        results.append({"device": path, "passed": bool(status.get("passed"))})
+    if not results:
+        return {"status": "skipped", "reason": "; ".join(reasons) or "no disk to ask"}
+    return {"status": "measured", "devices": results}
+
+
+def inventory(mounts: list[str], *, smart: bool = True) -> dict:
+    """What the host says it has: cores, memory, filesystem and disk sizes, temperatures, SMART health."""
     disks = []
     for mount in mounts:
         try:
             disks.append({"mount": mount, "size_bytes": psutil.disk_usage(mount).total})
         except OSError:
             disks.append({"mount": mount, "size_bytes": None})
-    return {
+    devices = _block_devices()
+    found = {
         "hostname": socket.gethostname(),
         "cpu_logical_cores": psutil.cpu_count(logical=True),
         "cpu_physical_cores": psutil.cpu_count(logical=False),
         "memory_total_bytes": psutil.virtual_memory().total,
         "disks": disks,
+        "block_devices": devices,
+        "temperatures": _temperatures(),
     }
+    if smart:
+        found["smart"] = smart_health(devices)
+    return found
+
+
+# Every point is measured in ROUNDS short slices, interleaved with the other points of its curve, and reported as
+# its best slice. Other work on the host (or its hypervisor) only ever slows a slice down, so the best of several
+# is a far steadier estimate of what the hardware can do than one long average; a degraded part is slow in every
+# slice, so it still shows.
+ROUNDS = 10
+MIN_SLICE_SECONDS = 0.005  # below this, fewer rounds (very short test budgets)
+
+
+def _best_of_rounds(points: dict, measure, seconds: float, *, lower_is_better: bool = False) -> dict[str, float]:
+    """{key: x} → {key: best of ROUNDS slices of measure(x, slice_seconds)}, the points taken in turn."""
+    rounds = max(1, min(ROUNDS, int(seconds / len(points) / MIN_SLICE_SECONDS)))
+    slice_seconds = seconds / len(points) / rounds
+    slices: dict[str, list[float]] = {key: [] for key in points}
+    for _ in range(rounds):
+        for key, x in points.items():
+            slices[key].append(measure(x, slice_seconds))
+    pick = min if lower_is_better else max
+    return {key: pick(values) for key, values in slices.items()}
+
+
+# CPU -------------------------------------------------------------------------------------------------------
+def thread_counts(cores: int) -> list[int]:
+    """1, 2, 4 … and the core count itself: the curve's x values."""
+    counts, n = [], 1
+    while n < cores:
+        counts.append(n)
+        n *= 2
+    return counts + [cores]
+
+
+HASH_BLOCK = os.urandom(64 * KiB)
 
 
 def cpu_hash_mb_per_s(seconds: float, threads: int) -> float:
-    """SHA-256 throughput over all cores. hashlib drops the GIL on large buffers, so threads really run in parallel."""
-    block = os.urandom(MiB)
+    """SHA-256 throughput of `threads` threads. hashlib drops the GIL on large buffers, so they run in parallel.
+
+    Each thread's rate is counted over the CPU time it got, not the wall time: a thread the scheduler set aside
+    for another process is not a slower CPU. The curve is the sum: what the threads do with a core each."""
     done = [0] * threads
+    cpu = [0.0] * threads
     deadline = time.perf_counter() + seconds
 
     def work(slot: int) -> None:
-        while time.perf_counter() < deadline:
-            hashlib.sha256(block).digest()
+        started = time.thread_time()
+        while True:
+            hashlib.sha256(HASH_BLOCK).digest()
             done[slot] += 1
+            if time.perf_counter() >= deadline:
+                break
+        cpu[slot] = time.thread_time() - started
 
-    started = time.perf_counter()
     workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
     for w in workers:
         w.start()
     for w in workers:
         w.join()
-    return sum(done) / (time.perf_counter() - started)
+    return sum(n * len(HASH_BLOCK) / MiB / max(t, 1e-6) for n, t in zip(done, cpu))
 
 
-def memory_copy_mb_per_s(seconds: float, size_bytes: int = 64 * MiB) -> float:
-    """Copy bandwidth between two buffers far larger than any cache."""
-    src = bytearray(os.urandom(MiB)) * (size_bytes // MiB)
-    dst = bytearray(size_bytes)
-    view_src, view_dst = memoryview(src), memoryview(dst)
-    copied = 0
-    started = time.perf_counter()
-    while True:
-        view_dst[:] = view_src
-        copied += size_bytes
-        elapsed = time.perf_counter() - started
-        if elapsed >= seconds:
-            return copied / MiB / elapsed
+def cpu_curve(seconds: float, cores: int) -> dict[str, float]:
+    points = {f"cpu.sha256_mb_per_s[{n}]": n for n in thread_counts(cores)}
+    return _best_of_rounds(points, lambda n, s: cpu_hash_mb_per_s(s, n), seconds)
 
 
-def disk_write(scratch_dir: Path, size_bytes: int, fsync_samples: int = 20) -> dict:
-    """Sequential write throughput (1 MiB blocks, fsync at the end) and the latency of small synced writes."""
-    scratch_dir.mkdir(parents=True, exist_ok=True)
-    block = os.urandom(MiB)
-    fd, name = tempfile.mkstemp(prefix="dam-check-", dir=scratch_dir)
+# Memory ----------------------------------------------------------------------------------------------------
+def last_level_cache_bytes() -> int:
+    """The largest CPU cache, from sysfs; 32 MiB when the host does not say."""
+    sizes = []
+    for index in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*"):
+        try:
+            text = (index / "size").read_text().strip().upper()
+        except OSError:
+            continue
+        factor = {"K": KiB, "M": MiB, "G": 1024 * MiB}.get(text[-1:], 1)
+        try:
+            sizes.append(int(text.rstrip("KMG")) * factor)
+        except ValueError:
+            continue
+    return max(sizes) if sizes else 32 * MiB
+
+
+def working_set_sizes(llc_bytes: int, memory_bytes: int) -> list[int]:
+    """16 KiB, 64 KiB … ×4 while below the last-level cache, then twice and four times the last-level cache; the
+    two buffers of the largest must fit in an eighth of the memory."""
+    sizes, n = [], 16 * KiB
+    while n < llc_bytes:
+        sizes.append(n)
+        n *= 4
+    sizes += [2 * llc_bytes, 4 * llc_bytes]
+    return [n for n in sizes if 2 * n <= memory_bytes // 8]
+
+
+def _populated(size: int) -> mmap.mmap:
+    """An anonymous buffer whose pages exist already (MAP_POPULATE where there is one), so that no page fault
+    lands inside a timed slice."""
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_POPULATE", 0)
+    buf = mmap.mmap(-1, size, flags=flags)
+    if not getattr(mmap, "MAP_POPULATE", 0):
+        buf.write(bytes(size))
+    return buf
+
+
+class CopyBuffers:
+    """Two buffers of the largest working set; each smaller working set is their beginning."""
+
+    def __init__(self, largest: int):
+        self.src, self.dst = _populated(largest), _populated(largest)
+        self.view_src, self.view_dst = memoryview(self.src), memoryview(self.dst)
+
+    def mb_per_s(self, size: int, seconds: float) -> float:
+        """Copy bandwidth over `size` bytes (read + write traffic is twice this figure), over the CPU time the
+        copying got (a copy stalled on memory is still on the CPU; one set aside by the scheduler is not);
+        at least one copy, however short the slice. Several copies per clock read keep Python's loop cheap."""
+        src, dst = self.view_src[:size], self.view_dst[:size]
+        per_round = max(1, (4 * MiB) // size)
+        copied = 0
+        deadline = time.perf_counter() + seconds
+        started = time.thread_time()
+        while True:
+            for _ in range(per_round):
+                dst[:] = src
+            copied += per_round * size
+            if time.perf_counter() >= deadline:
+                return copied / MiB / max(time.thread_time() - started, 1e-6)
+
+    def close(self) -> None:
+        self.view_src.release()
+        self.view_dst.release()
+        self.src.close()
+        self.dst.close()
+
+
+def memory_copy_mb_per_s(seconds: float, size_bytes: int) -> float:
+    buffers = CopyBuffers(size_bytes)
     try:
-        started = time.perf_counter()
-        written = 0
-        while written < size_bytes:
-            written += os.write(fd, block)
-        os.fsync(fd)
-        seq_mb_per_s = written / MiB / (time.perf_counter() - started)
-
-        latencies = []
-        small = os.urandom(4096)
-        for _ in range(fsync_samples):
-            t0 = time.perf_counter()
-            os.write(fd, small)
-            os.fsync(fd)
-            latencies.append((time.perf_counter() - t0) * 1000)
-        return {"disk.seq_write_mb_per_s": seq_mb_per_s, "disk.fsync_p50_ms": statistics.median(latencies)}
+        return buffers.mb_per_s(size_bytes, seconds)
     finally:
+        buffers.close()
+
+
+def memory_curve(seconds: float, sizes: list[int]) -> dict[str, float]:
+    buffers = CopyBuffers(max(sizes))
+    try:
+        return _best_of_rounds({f"memory.copy_mb_per_s[{size_label(n)}]": n for n in sizes},
+                               lambda n, s: buffers.mb_per_s(n, s), seconds)
+    finally:
+        buffers.close()
+
+
+# Disk ------------------------------------------------------------------------------------------------------
+class ScratchFile:
+    """The one file the disk checks use: created in `scratch_dir`, filled, removed on close.
+
+    Reads and writes bypass the page cache (O_DIRECT) where the filesystem allows it, so the disk is measured and
+    not the memory; elsewhere (tmpfs, some network filesystems) writes are synced and the cache is dropped before
+    each read slice.
+    """
+
+    def __init__(self, scratch_dir: Path, size_bytes: int):
+        scratch_dir.mkdir(parents=True, exist_ok=True)
+        self.size = max(MiB, size_bytes // MiB * MiB)
+        fd, self.path = tempfile.mkstemp(prefix="dam-check-", dir=scratch_dir)
         os.close(fd)
-        os.unlink(name)
+        self.direct = hasattr(os, "O_DIRECT")
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | (os.O_DIRECT if self.direct else 0))
+        except OSError:
+            self.direct = False
+            self.fd = os.open(self.path, os.O_RDWR)
+        try:
+            self._fill()
+        except OSError:
+            self.close()
+            raise
+
+    def _fill(self) -> None:
+        """Write the whole file once, so reads hit real blocks rather than holes."""
+        block = _aligned(MiB, random_bytes=True)
+        for offset in range(0, self.size, MiB):
+            os.pwrite(self.fd, block, offset)
+        os.fsync(self.fd)
+        block.close()
+
+    def drop_cache(self) -> None:
+        if not self.direct and hasattr(os, "posix_fadvise"):
+            os.fsync(self.fd)
+            os.posix_fadvise(self.fd, 0, 0, os.POSIX_FADV_DONTNEED)
+
+    def close(self) -> None:
+        try:
+            os.close(self.fd)
+        finally:
+            os.unlink(self.path)
 
 
-def measure_host(*, scratch_dir: str | Path, mounts: list[str], seconds: float, disk_bytes: int) -> dict:
-    """Everything the server needs to judge this host. Takes a few seconds."""
-    cores = psutil.cpu_count(logical=True) or 1
-    measurements = {
-        "cpu.sha256_mb_per_s": cpu_hash_mb_per_s(seconds, threads=cores),
-        "memory.copy_mb_per_s": memory_copy_mb_per_s(seconds),
-        **disk_write(Path(scratch_dir), disk_bytes),
-    }
-    return {"inventory": inventory(mounts), "measurements": measurements}
+def _aligned(size: int, random_bytes: bool = False) -> mmap.mmap:
+    """A page-aligned buffer, as O_DIRECT needs."""
+    buf = mmap.mmap(-1, size)
+    if random_bytes:
+        buf.write(os.urandom(size))
+    return buf
+
+
+class DiskPattern:
+    """One disk curve point: `block`-sized reads or writes, sequential or at random aligned offsets, one at a time.
+
+    Every I/O is timed on its own, and the point is the throughput at the median I/O's latency: an I/O that waited
+    for a CPU (the host is busy) or behind a neighbour's burst is in the slow tail, not in the median, while a
+    slower disk moves every I/O and so the median.
+    """
+
+    def __init__(self, scratch: ScratchFile, *, block: int, write: bool, sequential: bool, rng: random.Random):
+        self.scratch, self.block, self.write, self.sequential, self.rng = scratch, block, write, sequential, rng
+        self.slots = scratch.size // block
+        self.next_slot = 0
+        self.latencies: list[float] = []
+
+    def _offset(self) -> int:
+        if self.sequential:
+            self.next_slot = (self.next_slot + 1) % self.slots
+            return self.next_slot * self.block
+        return self.rng.randrange(self.slots) * self.block
+
+    def run(self, seconds: float, buf: mmap.mmap) -> float:
+        """I/Os for `seconds` (at least one); returns the slice's median so far (for _best_of_rounds' bookkeeping)."""
+        fd = self.scratch.fd
+        if not self.write:
+            self.scratch.drop_cache()
+        view = memoryview(buf)[:self.block]
+        io = os.pwrite if self.write else (lambda fd, view, offset: os.preadv(fd, [view], offset))
+        clock = time.perf_counter
+        deadline = clock() + seconds
+        while True:
+            offset = self._offset()
+            t0 = clock()
+            io(fd, view, offset)
+            t1 = clock()
+            self.latencies.append(t1 - t0)
+            if t1 >= deadline:
+                break
+        if self.write:
+            os.fsync(fd)  # nothing written is left in a cache for the next point to pay for
+        view.release()
+        return 0.0
+
+    def mb_per_s(self) -> float:
+        return self.block / MiB / statistics.median(self.latencies)
+
+
+def fsync_latencies_ms(scratch: ScratchFile, *, seconds: float, rng: random.Random, max_samples: int) -> list[float]:
+    """Latency of a 4 KiB write followed by fsync, at random offsets of the scratch file."""
+    buf = _aligned(4 * KiB, random_bytes=True)
+    slots = scratch.size // (4 * KiB)
+    latencies = []
+    deadline = time.perf_counter() + seconds
+    while len(latencies) < max_samples and (len(latencies) < 20 or time.perf_counter() < deadline):
+        t0 = time.perf_counter()
+        os.pwrite(scratch.fd, buf, rng.randrange(slots) * 4 * KiB)
+        os.fsync(scratch.fd)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    buf.close()
+    return latencies
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+
+def disk_curves(scratch_dir: Path, *, size_bytes: int, seconds: float, seed: int | None = None) -> dict:
+    """The four throughput curves over BLOCK_SIZES (`seconds` each), then fsync latency p50 and p99."""
+    rng = random.Random(seed)
+    scratch = ScratchFile(scratch_dir, size_bytes)
+    buf = _aligned(max(BLOCK_SIZES), random_bytes=True)
+    try:
+        points = {}
+        for curve in DISK_CURVES:
+            write, sequential = "write" in curve, ".seq_" in curve
+            patterns = {f"{curve}[{size_label(block)}]": DiskPattern(scratch, block=block, write=write,
+                                                                      sequential=sequential, rng=rng)
+                        for block in BLOCK_SIZES}
+            _best_of_rounds(patterns, lambda p, s: p.run(s, buf), seconds)  # the rounds interleave the points
+            points.update({key: pattern.mb_per_s() for key, pattern in patterns.items()})
+        latencies = fsync_latencies_ms(scratch, seconds=seconds, rng=rng, max_samples=5000)
+        points["disk.fsync_p50_ms"] = statistics.median(latencies)
+        points["disk.fsync_p99_ms"] = percentile(latencies, 99)
+        points["_direct_io"] = scratch.direct
+        return points
+    finally:
+        buf.close()
+        scratch.close()
+
+
+# The whole run ---------------------------------------------------------------------------------------------
+def measure_host(*, scratch_dir: str | Path, mounts: list[str], seconds: float, disk_bytes: int,
+                 profile: str = "quick", smart: bool = True) -> dict:
+    """Everything the server needs to judge this host: inventory, and every curve point. `seconds` is each
+    curve's time budget (CPU, memory, and each of the five disk curves)."""
+    started = time.perf_counter()
+    found = inventory(mounts, smart=smart)
+    cores = found["cpu_logical_cores"] or 1
+    sizes = working_set_sizes(last_level_cache_bytes(), found["memory_total_bytes"])
+    disk = disk_curves(Path(scratch_dir), size_bytes=disk_bytes, seconds=seconds)
+    direct = disk.pop("_direct_io")
+    measurements = {**cpu_curve(seconds, cores), **memory_curve(seconds, sizes), **disk}
+    return {"inventory": found, "measurements": measurements, "profile": profile,
+            "environment": {"direct_io": direct, "elapsed_seconds": round(time.perf_counter() - started, 3)}}

@@ -1,23 +1,30 @@
-"""Writes for inspections: request one, claim it, record and judge what the host measured.
+"""Writes for inspections and baselines: request an inspection, claim it, record and judge what the host measured;
+seed, learn, pin and hand-set a hardware model's baseline versions.
 
 These never touch an asset's state; dam/lifecycle.py acts on the verdict.
 """
 from __future__ import annotations
 
 import fcntl
+from collections import Counter
 from pathlib import Path
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from assets.models import Asset, HardwareModel
 from inspection import measure, verdict
-from inspection.choices import Verdict
-from inspection.models import Baseline, Inspection, InspectionCheck
+from inspection.choices import BaselineKind, Profile, Purpose, Verdict
+from inspection.models import Baseline, BaselineVersion, Inspection, InspectionCheck
 
 
+# Inspections -------------------------------------------------------------------------------------------------
 def inspection_request(*, asset: Asset, purpose: str, ticket_id: int | None = None) -> Inspection:
-    return Inspection.objects.create(asset=asset, purpose=purpose, ticket_id=ticket_id)
+    """A delivery inspection measures the full profile; the others the quick one."""
+    profile = Profile.FULL if purpose == Purpose.DELIVERY else Profile.QUICK
+    return Inspection.objects.create(asset=asset, purpose=purpose, ticket_id=ticket_id, profile=profile)
 
 
 def inspection_start(*, inspection: Inspection, runner: str) -> bool:
@@ -40,7 +47,12 @@ def spec_mounts(hardware_model: HardwareModel) -> list[str]:
     return [d["mount"] for d in hardware_model.disks]
 
 
-def measure_here(hardware_model: HardwareModel) -> dict:
+def profile_seconds(profile: str) -> float:
+    """Each curve's time budget in a profile (seven curves: CPU, memory, four disk curves, fsync)."""
+    return settings.DAM_FULL_CHECK_SECONDS if profile == Profile.FULL else settings.DAM_CHECK_SECONDS
+
+
+def measure_here(hardware_model: HardwareModel, profile: str = Profile.QUICK) -> dict:
     """Run the checks on this machine (the worker standing in for the host).
 
     One at a time per machine: two inspections measured at once would each see half the CPU and fail. On a real
@@ -51,26 +63,28 @@ def measure_here(hardware_model: HardwareModel) -> dict:
     with open(scratch / ".inspection.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         return measure.measure_host(scratch_dir=scratch, mounts=spec_mounts(hardware_model),
-                                    seconds=settings.DAM_CHECK_SECONDS, disk_bytes=settings.DAM_DISK_SCRATCH_BYTES)
+                                    seconds=profile_seconds(profile), disk_bytes=settings.DAM_DISK_SCRATCH_BYTES,
+                                    profile=profile)
 
 
-def judge(*, hardware_model: HardwareModel, report: dict) -> list[verdict.Check]:
+def judge(*, hardware_model: HardwareModel, report: dict,
+          version: BaselineVersion | None = None) -> list[verdict.Check]:
+    """Inventory against the spec, performance against the baseline `version` (default: the model's current one)."""
+    version = version or baseline_current(hardware_model)
     checks = verdict.inventory_checks(
         spec_cores=hardware_model.cpu_logical_cores, spec_memory_bytes=hardware_model.memory_bytes,
         spec_disks=hardware_model.disks, inventory=report.get("inventory") or {},
+        reference=version.inventory if version else None,
     )
-    baselines = [
-        verdict.BaselineSpec(metric=b.metric, expected=b.expected, unit=b.unit, tolerance_pct=b.tolerance_pct,
-                             higher_is_better=b.higher_is_better)
-        for b in Baseline.objects.filter(hardware_model=hardware_model)
-    ]
-    checks += verdict.performance_checks(baselines=baselines, measurements=report.get("measurements") or {},
-                                         model_name=hardware_model.name)
+    checks += verdict.performance_checks(baselines=[b.spec() for b in baseline_points(hardware_model, version)],
+                                         measurements=report.get("measurements") or {},
+                                         model_name=hardware_model.name, tolerances=settings.DAM_TOLERANCES)
     return checks
 
 
 def inspection_record(*, inspection: Inspection, report: dict | None, runner: str, error: str = "") -> None:
-    """Store the report and the judged checks, and set the verdict. An error is a verdict too."""
+    """Store the report and the judged checks, and set the verdict. An error is a verdict too. A pass feeds the
+    model's baseline (a failure never does)."""
     inspection.finished_at = timezone.now()
     inspection.runner = inspection.runner or runner
     if error or report is None:
@@ -79,52 +93,263 @@ def inspection_record(*, inspection: Inspection, report: dict | None, runner: st
         inspection.raw = report or {}
         inspection.save()
         return
-    checks = judge(hardware_model=inspection.asset.hardware_model, report=report)
+    model = inspection.asset.hardware_model
+    version = baseline_current(model)
+    checks = judge(hardware_model=model, report=report, version=version)
     InspectionCheck.objects.bulk_create(
         InspectionCheck(inspection=inspection, name=c.name, measured=c.measured, expected=c.expected,
-                        limit=c.limit, unit=c.unit, passed=c.passed, detail=c.detail[:500])
+                        limit=c.limit, unit=c.unit, passed=c.passed, detail=c.detail[:500], band_low=c.band_low,
+                        band_high=c.band_high, deviation_pct=c.deviation_pct, sigmas=c.sigmas,
+                        points=list(c.points), skipped=c.skipped)
         for c in checks
     )
     inspection.raw = report
+    inspection.baseline_version = version
     inspection.verdict = Verdict.PASSED if all(c.passed for c in checks) else Verdict.FAILED
-    inspection.summary = verdict.summarize(checks)
+    inspection.summary = f"{verdict.summarize(checks)} {_judged_against(model, version, checks)}"
     inspection.save()
+    if inspection.verdict == Verdict.PASSED:
+        baseline_learn(hardware_model=model)
+
+
+def _judged_against(model: HardwareModel, version: BaselineVersion | None, checks) -> str:
+    if not any(c.points for c in checks):
+        return f"No performance baseline for {model.name} yet: inventory only."
+    if version is None:
+        return f"Judged against {model.name}'s unversioned baseline."
+    return f"Judged against {model.name} baseline v{version.number} ({version.get_kind_display().lower()})."
+
+
+COMPONENT_OF = {"smart": "disk", "inventory.block_devices": "disk", "inventory.temperatures": "thermal"}
 
 
 def failing_component(inspection: Inspection) -> str:
-    """The component a failed inspection points at, for the fault it raises: cpu, memory or disk."""
+    """The component a failed inspection points at, for the fault it raises: cpu, memory, disk or thermal."""
     for check in inspection.checks.filter(passed=False):
+        if check.name in COMPONENT_OF:
+            return COMPONENT_OF[check.name]
         for component in ("cpu", "memory", "disk"):
             if component in check.name:
                 return component
     return "other"
 
 
-# Tolerances for a baseline seeded from a reference run: shared and virtual machines are noisy, and the first
-# version judges with a wide band; learned baselines with measured detection power replace these.
-SEED_TOLERANCE_PCT = {
-    "cpu.sha256_mb_per_s": 30.0,
-    "memory.copy_mb_per_s": 35.0,
-    "disk.seq_write_mb_per_s": 60.0,
-    # fsync takes a fraction of a millisecond on a healthy disk and swings wildly under load; a dying disk
-    # takes tens of milliseconds, so only a twenty-fold slowdown fails.
-    "disk.fsync_p50_ms": 2000.0,
-}
-UNITS = {"cpu.sha256_mb_per_s": "MB/s", "memory.copy_mb_per_s": "MB/s", "disk.seq_write_mb_per_s": "MB/s",
-         "disk.fsync_p50_ms": "ms"}
+# Baselines: which version judges -----------------------------------------------------------------------------
+def baseline_current(hardware_model: HardwareModel) -> BaselineVersion | None:
+    """The version staff pinned, else the newest; None while the model has none."""
+    versions = BaselineVersion.objects.filter(hardware_model=hardware_model)
+    return versions.filter(pinned=True).first() or versions.order_by("-number").first()
 
 
-def baseline_seed_from_here(*, hardware_model: HardwareModel, runs: int = 3) -> list[Baseline]:
-    """Seed a hardware model's baselines from reference runs on this machine: the median of `runs` runs."""
+def baseline_points(hardware_model: HardwareModel, version: BaselineVersion | None) -> list[Baseline]:
+    if version is not None:
+        return list(version.points.all())
+    return list(Baseline.objects.filter(hardware_model=hardware_model, version__isnull=True))
+
+
+def _unit_and_direction(metric: str) -> tuple[str, bool]:
+    """Latencies are in ms and lower is better; everything else DAM measures is a throughput in MB/s."""
+    return ("ms", False) if verdict.curve_of(metric).endswith("_ms") else ("MB/s", True)
+
+
+def _new_version(*, hardware_model: HardwareModel, kind: str, source: str, actor: str, points: list[Baseline],
+                 inventory: dict, samples: int = 0, learned_up_to: int | None = None) -> BaselineVersion:
+    """A new version numbered after the newest, with its points. The caller holds the hardware model's row lock."""
+    newest = BaselineVersion.objects.filter(hardware_model=hardware_model).aggregate(n=Max("number"))["n"] or 0
+    version = BaselineVersion.objects.create(
+        hardware_model=hardware_model, number=newest + 1, kind=kind, source=source[:500], created_by=actor,
+        inventory=inventory, samples=samples, learned_up_to=learned_up_to)
+    for point in points:
+        point.pk, point.hardware_model, point.version = None, hardware_model, version
+    Baseline.objects.bulk_create(points)
+    return version
+
+
+def _lock(hardware_model: HardwareModel) -> HardwareModel:
+    """Versions of one model are numbered one at a time."""
+    return HardwareModel.objects.select_for_update().get(pk=hardware_model.pk)
+
+
+def _reference_inventory(reports: list[dict]) -> dict:
+    """What the reference machine showed that the spec does not name: physical cores and whole disks."""
+    inventory = reports[0].get("inventory") or {}
+    return {key: inventory[key] for key in ("cpu_physical_cores", "block_devices") if inventory.get(key) is not None}
+
+
+# Seed tolerances of a reference run: a few runs on one machine say little about the spread of a whole fleet, so
+# the first version judges with a wide band until a learned one, with measured detection power, replaces it.
+SEED_TOLERANCE_PCT = {"cpu.": 40.0, "memory.": 50.0, "disk.seq_": 60.0, "disk.rand_": 60.0,
+                      "disk.fsync_p50": 2000.0, "disk.fsync_p99": 5000.0}
+
+
+def _seed_pct(metric: str) -> float:
+    matches = [p for p in SEED_TOLERANCE_PCT if metric.startswith(p)]
+    return SEED_TOLERANCE_PCT[max(matches, key=len)] if matches else 60.0
+
+
+def baseline_seed(*, hardware_model: HardwareModel, reports: list[dict], actor: str,
+                  source: str) -> BaselineVersion:
+    """A reference version from reports of known-good runs: each point's median, with a wide seed band."""
+    points = []
+    for metric in reports[0]["measurements"]:
+        values = [r["measurements"][metric] for r in reports if isinstance(r["measurements"].get(metric), float)]
+        if not values:
+            continue
+        unit, better = _unit_and_direction(metric)
+        centre, spread = verdict.robust_centre_and_spread(values)
+        points.append(Baseline(metric=metric, expected=centre, unit=unit, higher_is_better=better,
+                               tolerance_pct=_seed_pct(metric), spread=spread or None, samples=len(values),
+                               source=source[:200]))
+    with transaction.atomic():
+        model = _lock(hardware_model)
+        return _new_version(hardware_model=model, kind=BaselineKind.REFERENCE, source=source, actor=actor,
+                            points=points, inventory=_reference_inventory(reports), samples=0)
+
+
+def baseline_seed_from_here(*, hardware_model: HardwareModel, runs: int = 3) -> BaselineVersion:
+    """Seed a hardware model's baseline from reference runs on this machine: the median of `runs` runs."""
     reports = [measure_here(hardware_model) for _ in range(runs)]
-    seeded = []
-    for metric, tolerance in SEED_TOLERANCE_PCT.items():
-        values = sorted(r["measurements"][metric] for r in reports)
-        baseline, _ = Baseline.objects.update_or_create(
-            hardware_model=hardware_model, metric=metric,
-            defaults={"expected": values[len(values) // 2], "unit": UNITS[metric], "tolerance_pct": tolerance,
-                      "higher_is_better": not metric.endswith("_ms"),
-                      "source": f"reference run on {reports[0]['inventory']['hostname']} (median of {runs})"},
-        )
-        seeded.append(baseline)
-    return seeded
+    host = reports[0]["inventory"]["hostname"]
+    return baseline_seed(hardware_model=hardware_model, reports=reports, actor="reference run",
+                         source=f"reference run on {host} (median of {runs})")
+
+
+# Baselines: learned from passing inspections -------------------------------------------------------------------
+def baseline_learn(*, hardware_model: HardwareModel, actor: str = "job:learn_baseline") -> BaselineVersion | None:
+    """Learn a new version from the model's newest passing inspections (DAM_BASELINE_WINDOW of them), once there
+    are DAM_BASELINE_MIN_SAMPLES and DAM_BASELINE_RELEARN_EVERY have passed since the last learned version.
+
+    Each point: median ± max(sigmas × robust sigma, min_pct), per its tolerance (inspection/verdict.py). Points
+    staff set by hand are kept as they are. Failed inspections never get here. Returns the new version, or None.
+    """
+    try:
+        with transaction.atomic():
+            model = _lock(hardware_model)
+            return _learn(model, actor)
+    except IntegrityError:  # a concurrent learner numbered its version first (SQLite has no row locks): fine
+        return None
+
+
+def _learn(model: HardwareModel, actor: str) -> BaselineVersion | None:
+    last = (BaselineVersion.objects.filter(hardware_model=model, kind=BaselineKind.LEARNED)
+            .order_by("-number").first())
+    passing = (Inspection.objects.filter(asset__hardware_model=model, verdict=Verdict.PASSED)
+               .order_by("-id").values_list("id", "raw")[:settings.DAM_BASELINE_WINDOW])
+    samples = [(pk, raw.get("measurements") or {}) for pk, raw in passing if (raw or {}).get("measurements")]
+    fresh = sum(1 for pk, _ in samples if last is None or pk > (last.learned_up_to or 0))
+    if len(samples) < settings.DAM_BASELINE_MIN_SAMPLES or (last and fresh < settings.DAM_BASELINE_RELEARN_EVERY):
+        return None
+
+    current = baseline_current(model)
+    kept = {b.metric: b for b in baseline_points(model, current) if b.hand_set}
+    values: dict[str, list[float]] = {}
+    for _, measurements in samples:
+        for metric, value in measurements.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                values.setdefault(metric, []).append(float(value))
+    points = list(kept.values())
+    for metric, series in sorted(values.items()):
+        if metric in kept or len(series) < settings.DAM_BASELINE_MIN_SAMPLES:
+            continue
+        unit, better = _unit_and_direction(metric)
+        spec = verdict.learn_band(metric, series, unit=unit, higher_is_better=better,
+                                  tolerance=verdict.tolerance_for(metric, settings.DAM_TOLERANCES))
+        points.append(Baseline(metric=metric, expected=spec.expected, unit=unit, higher_is_better=better,
+                               tolerance_pct=spec.tolerance_pct, low=spec.low, high=spec.high, spread=spec.spread,
+                               samples=spec.samples, source=f"learned from {spec.samples} passing inspections"))
+    if not points:
+        return None
+    ids = [pk for pk, _ in samples]
+    inventory = current.inventory if current and current.inventory else _learned_inventory(model, ids)
+    return _new_version(hardware_model=model, kind=BaselineKind.LEARNED, actor=actor, points=points,
+                        inventory=inventory, samples=len(samples), learned_up_to=max(ids),
+                        source=f"learned from {len(samples)} passing inspections (#{min(ids)} … #{max(ids)})")
+
+
+def _learned_inventory(model: HardwareModel, inspection_ids: list[int]) -> dict:
+    """The physical core count most passing inspections reported (the spec does not name it)."""
+    cores = Counter()
+    for raw in Inspection.objects.filter(pk__in=inspection_ids).values_list("raw", flat=True):
+        physical = (raw.get("inventory") or {}).get("cpu_physical_cores")
+        if physical:
+            cores[physical] += 1
+    return {"cpu_physical_cores": cores.most_common(1)[0][0]} if cores else {}
+
+
+# Baselines: what staff decide ------------------------------------------------------------------------------------
+class BaselineConflict(Exception):
+    """Staff asked for something the baselines cannot do (API: 400)."""
+
+
+def baseline_pin(*, version: BaselineVersion, actor: str) -> BaselineVersion:
+    """Judge the model against this version from now on, whatever is learned later."""
+    with transaction.atomic():
+        _lock(version.hardware_model)
+        BaselineVersion.objects.filter(hardware_model=version.hardware_model, pinned=True).exclude(
+            pk=version.pk).update(pinned=False, pinned_by="")
+        version.pinned, version.pinned_by = True, actor
+        version.save(update_fields=["pinned", "pinned_by"])
+    return version
+
+
+def baseline_unpin(*, hardware_model: HardwareModel, actor: str) -> BaselineVersion | None:
+    """Back to judging against the newest version. Returns the version that was pinned, if any."""
+    with transaction.atomic():
+        _lock(hardware_model)
+        pinned = BaselineVersion.objects.filter(hardware_model=hardware_model, pinned=True).first()
+        if pinned:
+            pinned.pinned, pinned.pinned_by = False, ""
+            pinned.save(update_fields=["pinned", "pinned_by"])
+    return pinned
+
+
+def baseline_set_band(*, hardware_model: HardwareModel, metric: str, low: float | None, high: float | None,
+                      actor: str, reason: str, expected: float | None = None) -> BaselineVersion:
+    """Staff set the band of one point (or of a whole curve) by hand: a new version, the current one's points
+    with this one changed. Learning keeps a hand-set band until staff give it back (baseline_release_band)."""
+    if low is None and high is None:
+        raise BaselineConflict("Give the band's low edge, its high edge, or both.")
+    if low is not None and high is not None and low >= high:
+        raise BaselineConflict(f"The band's low edge ({low:g}) must be below its high edge ({high:g}).")
+    with transaction.atomic():
+        model = _lock(hardware_model)
+        current = baseline_current(model)
+        points = {b.metric: b for b in baseline_points(model, current)}
+        old = points.get(metric) or points.get(verdict.curve_of(metric))
+        unit, better = (old.unit, old.higher_is_better) if old else _unit_and_direction(metric)
+        centre = expected
+        if centre is None and old and (low is None or low <= old.expected) and (high is None or old.expected <= high):
+            centre = old.expected  # the band moved, its centre still inside it
+        elif centre is None and low is not None and high is not None:
+            centre = (low + high) / 2
+        if not centre or centre <= 0:
+            raise BaselineConflict("Give the expected value too: the band is one-sided and the current centre is "
+                                   "outside it.")
+        edge = low if better else high
+        if edge is None:
+            raise BaselineConflict(f"{metric}: {'higher' if better else 'lower'} is better, so its band needs "
+                                   f"{'a low' if better else 'a high'} edge (the limit).")
+        half = abs(centre - edge)
+        points[metric] = Baseline(
+            metric=metric, expected=centre, unit=unit, higher_is_better=better,
+            tolerance_pct=half / centre * 100, low=low if low is not None else max(0.0, centre - half),
+            high=high if high is not None else centre + half, spread=old.spread if old else None,
+            samples=old.samples if old else 0, hand_set=True, source=f"set by {actor}: {reason}"[:200])
+        return _new_version(hardware_model=model, kind=BaselineKind.STAFF, actor=actor, points=list(points.values()),
+                            inventory=current.inventory if current else {},
+                            source=f"{metric} band set by {actor}: {reason}")
+
+
+def baseline_release_band(*, hardware_model: HardwareModel, metric: str, actor: str,
+                          reason: str) -> BaselineVersion:
+    """Give a hand-set band back to learning: the next learned version computes it again."""
+    with transaction.atomic():
+        model = _lock(hardware_model)
+        current = baseline_current(model)
+        points = {b.metric: b for b in baseline_points(model, current)}
+        if metric not in points or not points[metric].hand_set:
+            raise BaselineConflict(f"{metric} has no hand-set band in {model.name}'s current baseline.")
+        points[metric].hand_set = False
+        return _new_version(hardware_model=model, kind=BaselineKind.STAFF, actor=actor, points=list(points.values()),
+                            inventory=current.inventory if current else {},
+                            source=f"{metric} band given back to learning by {actor}: {reason}")

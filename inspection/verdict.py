@@ -1,13 +1,22 @@
-"""Judging a host's measurements against its hardware model: the spec for inventory, the baselines for speed.
+"""Judging a host's measurements against its hardware model: the spec for inventory, the baseline bands for speed.
 
-Pure functions over plain data, so the rules are easy to read and test. Each check keeps the numbers that decided it.
+Pure functions over plain data, so the rules are easy to read and test. Each check keeps the numbers that decided
+it; a curve check keeps every point (measured, band, deviation in % and in robust sigmas, pass/fail), and a failed
+inspection's summary names its worst points in the words hardware staff use.
+
+How a band is learned (learn_band) and how wide it is (TOLERANCES) lives here too, so that the detection-power
+command (manage.py measure_detection) judges its simulated fleet with exactly the rules the server uses.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+import statistics
+from dataclasses import dataclass, field
 
 # Inventory may differ this much from the spec: kernels reserve a little memory, filesystems round sizes.
 INVENTORY_TOLERANCE_PCT = 2.0
+# 1.4826 × MAD estimates the standard deviation of normally distributed samples, unmoved by outliers.
+MAD_TO_SIGMA = 1.4826
 
 
 @dataclass(frozen=True)
@@ -19,27 +28,174 @@ class Check:
     unit: str
     passed: bool
     detail: str
+    band_low: float | None = None
+    band_high: float | None = None
+    deviation_pct: float | None = None
+    sigmas: float | None = None
+    points: tuple = ()  # a curve's points: dicts with key, x, label, measured, expected, low, high, limit, …
+    skipped: bool = False
+    # What the summary says about a failure, worst first: (how bad, plain words).
+    findings: tuple = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
 class BaselineSpec:
+    """What a healthy machine measures for one point (`disk.seq_write_mb_per_s[1MiB]`) or a whole curve
+    (`disk.seq_write_mb_per_s`, applying to every point of it): its centre and the band healthy machines stay in.
+    Without an explicit band, the band is the centre ± tolerance_pct."""
+
     metric: str
     expected: float
     unit: str
     tolerance_pct: float
     higher_is_better: bool
+    low: float | None = None
+    high: float | None = None
+    spread: float | None = None  # robust sigma of the samples it was learned from
+    samples: int = 0
+
+    @property
+    def band(self) -> tuple[float, float]:
+        low = self.low if self.low is not None else self.expected * (1 - self.tolerance_pct / 100)
+        high = self.high if self.high is not None else self.expected * (1 + self.tolerance_pct / 100)
+        return max(0.0, low), high
 
     @property
     def limit(self) -> float:
-        factor = 1 - self.tolerance_pct / 100 if self.higher_is_better else 1 + self.tolerance_pct / 100
-        return self.expected * factor
+        """The worst value that still passes: the band's edge on the bad side."""
+        low, high = self.band
+        return low if self.higher_is_better else high
 
 
+@dataclass(frozen=True)
+class Tolerance:
+    """How wide a learned band is, and when a whole curve fails.
+
+    sigmas:    a learned band is the median ± this many robust sigmas of the passing runs …
+    min_pct:   … but never narrower than this % of the median (a band from very steady samples would otherwise
+               fail machines for differences no workload notices);
+    curve_pct: a curve fails as a whole when its median point is this % worse than the baseline, even if no single
+               point left its band (a uniformly slower disk); None: no whole-curve rule.
+    """
+
+    sigmas: float
+    min_pct: float
+    curve_pct: float | None = None
+
+
+# Defaults justified by the detection-power figures in the README ("Detection power, measured").
+TOLERANCES = {
+    "cpu.": Tolerance(sigmas=5, min_pct=10, curve_pct=8),
+    "memory.": Tolerance(sigmas=5, min_pct=10, curve_pct=8),
+    "disk.seq_": Tolerance(sigmas=5, min_pct=12, curve_pct=8),
+    "disk.rand_": Tolerance(sigmas=5, min_pct=12, curve_pct=8),
+    "disk.fsync_p50": Tolerance(sigmas=6, min_pct=100),
+    "disk.fsync_p99": Tolerance(sigmas=6, min_pct=400),
+}
+FALLBACK_TOLERANCE = Tolerance(sigmas=5, min_pct=15)
+
+
+def tolerance_for(metric: str, overrides: dict | None = None) -> Tolerance:
+    """The tolerance of a point or curve: the longest matching prefix, from `overrides` (DAM_TOLERANCES) first."""
+    table = {**TOLERANCES, **{k: v if isinstance(v, Tolerance) else Tolerance(**v)
+                              for k, v in (overrides or {}).items()}}
+    matches = [prefix for prefix in table if metric.startswith(prefix)]
+    return table[max(matches, key=len)] if matches else FALLBACK_TOLERANCE
+
+
+# Learning a band -------------------------------------------------------------------------------------------
+def robust_centre_and_spread(values: list[float]) -> tuple[float, float]:
+    """Median and robust sigma (1.4826 × median absolute deviation)."""
+    centre = statistics.median(values)
+    return centre, MAD_TO_SIGMA * statistics.median(abs(v - centre) for v in values)
+
+
+def learn_band(metric: str, values: list[float], *, unit: str, higher_is_better: bool,
+               tolerance: Tolerance) -> BaselineSpec:
+    """A point's baseline from the values healthy machines of the model measured: median ± max(sigmas × robust
+    sigma, min_pct of the median)."""
+    centre, spread = robust_centre_and_spread(values)
+    half = max(tolerance.sigmas * spread, tolerance.min_pct / 100 * centre)
+    return BaselineSpec(metric=metric, expected=centre, unit=unit, higher_is_better=higher_is_better,
+                        tolerance_pct=half / centre * 100 if centre else 0.0, low=max(0.0, centre - half),
+                        high=centre + half, spread=spread, samples=len(values))
+
+
+# Names of points, in words ---------------------------------------------------------------------------------
+def curve_of(key: str) -> str:
+    """`disk.seq_write_mb_per_s[1MiB]` → `disk.seq_write_mb_per_s`; a key without a bracket is its own curve."""
+    return key.split("[", 1)[0]
+
+
+def x_label(key: str) -> str:
+    return key[key.index("[") + 1:-1] if "[" in key and key.endswith("]") else ""
+
+
+_SIZE = re.compile(r"^(\d+)(B|KiB|MiB|GiB)$")
+_FACTOR = {"B": 1, "KiB": 1024, "MiB": 1024 ** 2, "GiB": 1024 ** 3}
+
+
+def x_value(key: str) -> float | None:
+    """The point's x as a number (threads, or bytes of working set or block), for drawing the curve."""
+    label = x_label(key)
+    if match := _SIZE.match(label):
+        return int(match[1]) * _FACTOR[match[2]]
+    return float(label) if label.replace(".", "", 1).isdigit() else None
+
+
+def _spaced(label: str) -> str:
+    """"64KiB" → "64 KiB"."""
+    match = _SIZE.match(label)
+    return f"{match[1]} {match[2]}" if match else label
+
+
+CURVE_WORDS = {
+    "cpu.sha256_mb_per_s": "CPU SHA-256 throughput",
+    "memory.copy_mb_per_s": "memory copy bandwidth",
+    "disk.seq_write_mb_per_s": "disk sequential write",
+    "disk.seq_read_mb_per_s": "disk sequential read",
+    "disk.rand_write_mb_per_s": "disk random write",
+    "disk.rand_read_mb_per_s": "disk random read",
+    "disk.fsync_p50_ms": "disk fsync latency (median)",
+    "disk.fsync_p99_ms": "disk fsync latency (p99)",
+}
+
+
+def words(key: str) -> str:
+    """A point or curve in plain words: "disk 1 MiB sequential write", "CPU SHA-256 throughput with 2 threads"."""
+    curve, label = curve_of(key), x_label(key)
+    name = CURVE_WORDS.get(curve, curve)
+    if not label:
+        return name
+    if curve.startswith("cpu."):
+        return f"{name} with {label} thread{'' if label == '1' else 's'}"
+    if curve.startswith("memory."):
+        return f"{name} at a {_spaced(label)} working set"
+    if curve.startswith("disk.") and name.startswith("disk "):
+        return f"disk {_spaced(label)} {name[len('disk '):]}"
+    return f"{name} [{label}]"
+
+
+def _num(value: float) -> str:
+    """Numbers as staff read them: 1,380 MB/s; 0.25 ms."""
+    if value is None:
+        return "—"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 1:
+        return f"{value:.1f}"
+    return f"{value:.3g}"
+
+
+# Inventory -------------------------------------------------------------------------------------------------
 def _pct_off(measured: float, expected: float) -> float:
     return (measured - expected) / expected * 100 if expected else 0.0
 
 
-def inventory_checks(*, spec_cores: int, spec_memory_bytes: int, spec_disks: list[dict], inventory: dict) -> list[Check]:
+def inventory_checks(*, spec_cores: int, spec_memory_bytes: int, spec_disks: list[dict], inventory: dict,
+                     reference: dict | None = None) -> list[Check]:
+    """The inventory against the hardware model's spec, and against what the model's baseline reference run saw
+    (`reference`: physical cores and whole disks, which the spec does not name)."""
     checks = []
     cores = inventory.get("cpu_logical_cores")
     checks.append(Check(
@@ -47,6 +203,14 @@ def inventory_checks(*, spec_cores: int, spec_memory_bytes: int, spec_disks: lis
         passed=cores == spec_cores,
         detail=f"{cores} logical cores, spec {spec_cores}",
     ))
+    reference = reference or {}
+    if reference.get("cpu_physical_cores") and "cpu_physical_cores" in inventory:
+        physical, expected = inventory.get("cpu_physical_cores"), reference["cpu_physical_cores"]
+        checks.append(Check(
+            name="inventory.cpu_physical_cores", measured=physical, expected=expected, limit=expected,
+            unit="cores", passed=physical == expected,
+            detail=f"{physical} physical cores, the model's reference machine has {expected}",
+        ))
 
     memory = inventory.get("memory_total_bytes") or 0
     off = _pct_off(memory, spec_memory_bytes)
@@ -73,30 +237,158 @@ def inventory_checks(*, spec_cores: int, spec_memory_bytes: int, spec_disks: lis
             passed=abs(off) <= INVENTORY_TOLERANCE_PCT,
             detail=f"disk {mount} {size / gib:.1f} GiB, spec {expected / gib:.1f} GiB ({off:+.1f}%)",
         ))
+
+    if reference.get("block_devices") is not None and "block_devices" in inventory:
+        checks.append(_block_device_check(inventory["block_devices"] or [], reference["block_devices"]))
+    if inventory.get("temperatures"):
+        checks.append(_temperature_check(inventory["temperatures"]))
+    if "smart" in inventory:
+        checks.append(_smart_check(inventory["smart"] or {}))
     return checks
 
 
-def performance_checks(*, baselines: list[BaselineSpec], measurements: dict, model_name: str) -> list[Check]:
-    checks = []
-    for b in baselines:
-        value = measurements.get(b.metric)
-        if value is None:
-            checks.append(Check(name=b.metric, measured=None, expected=b.expected, limit=b.limit, unit=b.unit,
-                                passed=False, detail=f"{b.metric} was not measured"))
+def _block_device_check(devices: list[dict], expected: list[dict]) -> Check:
+    """Whole disks: as many as the reference machine has, each of about the same size (names may differ)."""
+    gib = 1024 ** 3
+    have = sorted(d.get("size_bytes") or 0 for d in devices)
+    want = sorted(d.get("size_bytes") or 0 for d in expected)
+    sizes_match = len(have) == len(want) and all(
+        abs(_pct_off(h, w)) <= INVENTORY_TOLERANCE_PCT for h, w in zip(have, want))
+    shown = ", ".join(f"{d.get('name')} {(d.get('size_bytes') or 0) / gib:.0f} GiB" for d in devices) or "none"
+    wanted = ", ".join(f"{w / gib:.0f} GiB" for w in want) or "none"
+    return Check(name="inventory.block_devices", measured=len(have), expected=len(want), limit=len(want),
+                 unit="disks", passed=sizes_match,
+                 detail=f"disks {shown}; the model's reference machine has {len(want)}: {wanted}")
+
+
+def _temperature_check(temperatures: list[dict]) -> Check:
+    """Fails when a sensor is at or above the critical temperature the host itself reports for it."""
+    hot = [t for t in temperatures if t.get("critical") and t["celsius"] >= t["critical"]]
+    hottest = max(temperatures, key=lambda t: t["celsius"])
+    limit = hottest.get("critical")
+    if hot:
+        detail = "; ".join(f"{t['sensor']} {t['celsius']:.0f} °C, at or above its critical {t['critical']:.0f} °C"
+                           for t in hot)
+    else:
+        detail = (f"hottest sensor {hottest['sensor']} {hottest['celsius']:.0f} °C"
+                  + (f" (critical {limit:.0f} °C)" if limit else ""))
+    return Check(name="inventory.temperatures", measured=hottest["celsius"], expected=None, limit=limit,
+                 unit="°C", passed=not hot, detail=detail)
+
+
+def _smart_check(smart: dict) -> Check:
+    if smart.get("status") != "measured":
+        return Check(name="smart", measured=None, expected=None, limit=None, unit="", passed=True, skipped=True,
+                     detail=f"SMART skipped: {smart.get('reason') or 'not reported'}")
+    failing = [d["device"] for d in smart.get("devices", []) if not d.get("passed")]
+    devices = smart.get("devices", [])
+    return Check(name="smart", measured=len(devices) - len(failing), expected=len(devices), limit=len(devices),
+                 unit="disks", passed=not failing,
+                 detail=(f"SMART health FAILED on {', '.join(failing)}" if failing
+                         else f"SMART health passed on {len(devices)} disk{'s' if len(devices) != 1 else ''}"))
+
+
+# Performance against the baseline ---------------------------------------------------------------------------
+def _judge_point(key: str, value: float | None, spec: BaselineSpec) -> dict:
+    low, high = spec.band
+    point = {"key": key, "x": x_value(key), "label": x_label(key) or key, "measured": value,
+             "expected": spec.expected, "low": low, "high": high, "limit": spec.limit,
+             "deviation_pct": None, "sigmas": None, "passed": False}
+    if value is None:
+        return point
+    point["deviation_pct"] = _pct_off(value, spec.expected)
+    if spec.spread:
+        point["sigmas"] = (value - spec.expected) / spec.spread
+    point["passed"] = value >= spec.limit if spec.higher_is_better else value <= spec.limit
+    return point
+
+
+def _worse_pct(point: dict, higher_is_better: bool) -> float:
+    """How much worse than the baseline, in % (positive: worse)."""
+    if point["deviation_pct"] is None:
+        return float("inf")
+    return -point["deviation_pct"] if higher_is_better else point["deviation_pct"]
+
+
+def _point_finding(point: dict, spec: BaselineSpec, model_name: str) -> str:
+    if point["measured"] is None:
+        return f"{words(point['key'])} was not measured"
+    off = point["deviation_pct"]
+    sigmas = f", {point['sigmas']:+.1f}σ" if point["sigmas"] is not None else ""
+    return (f"{words(point['key'])} {abs(off):.0f}% {'below' if off < 0 else 'above'} the {model_name} baseline "
+            f"({_num(point['measured'])} {spec.unit}; baseline {_num(spec.expected)}, limit {_num(spec.limit)}"
+            f"{sigmas})")
+
+
+def curve_check(curve: str, points: list[tuple[str, float | None, BaselineSpec]], *, model_name: str,
+                tolerance: Tolerance) -> Check:
+    """One check per curve: each point against its band, and (with three points or more) the whole curve's
+    median against tolerance.curve_pct."""
+    better = points[0][2].higher_is_better
+    unit = points[0][2].unit
+    judged = [(_judge_point(key, value, spec), spec) for key, value, spec in points]
+    judged.sort(key=lambda ps: (ps[0]["x"] is None, ps[0]["x"] or 0, ps[0]["key"]))
+    failing = [(p, s) for p, s in judged if not p["passed"]]
+    worst, worst_spec = max(judged, key=lambda ps: _worse_pct(ps[0], better))
+    findings = [(_worse_pct(p, better), _point_finding(p, s, model_name)) for p, s in failing]
+
+    measured = [p for p, _ in judged if p["measured"] is not None]
+    whole = None
+    if tolerance.curve_pct is not None and len(judged) >= 3 and len(measured) == len(judged):
+        whole = statistics.median(_worse_pct(p, better) for p in measured)
+        if whole >= tolerance.curve_pct:
+            findings.append((whole, f"{words(curve)} {whole:.0f}% {'below' if better else 'above'} the "
+                                    f"{model_name} baseline across the whole curve (median of {len(judged)} "
+                                    f"points; a whole curve fails from {tolerance.curve_pct:g}%)"))
+    findings.sort(key=lambda f: -f[0])
+    passed = not findings
+    name = words(curve)
+    if len(judged) == 1:
+        detail = findings[0][1] if findings else _point_finding(worst, worst_spec, model_name)
+    elif passed:
+        detail = (f"{name}: all {len(judged)} points within the {model_name} baseline band "
+                  f"(closest to its limit: {worst['label']}, {worst['deviation_pct']:+.0f}%)")
+    else:
+        detail = (f"{name}: {len(failing)} of {len(judged)} points outside the {model_name} baseline band; "
+                  f"worst: {findings[0][1]}")
+    return Check(name=curve, measured=worst["measured"], expected=worst["expected"], limit=worst["limit"],
+                 unit=unit, passed=passed, detail=detail, band_low=worst["low"], band_high=worst["high"],
+                 deviation_pct=worst["deviation_pct"], sigmas=worst["sigmas"],
+                 points=tuple(p for p, _ in judged), findings=tuple(findings))
+
+
+def performance_checks(*, baselines: list[BaselineSpec], measurements: dict, model_name: str,
+                       tolerances: dict | None = None) -> list[Check]:
+    """One check per curve that has a baseline, in the baselines' order. A point is judged against its own
+    baseline, or else against its curve's; a baseline point that was not measured fails."""
+    by_metric = {b.metric: b for b in baselines}
+    groups: dict[str, list] = {}
+    covered = set()
+    for key, value in measurements.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
             continue
-        passed = value >= b.limit if b.higher_is_better else value <= b.limit
-        off = _pct_off(value, b.expected)
-        word = ("below" if off < 0 else "above")
-        checks.append(Check(
-            name=b.metric, measured=value, expected=b.expected, limit=b.limit, unit=b.unit, passed=passed,
-            detail=(f"{b.metric} {value:.1f} {b.unit}, {abs(off):.0f}% {word} the {model_name} baseline "
-                    f"{b.expected:.1f} (limit {b.limit:.1f})"),
-        ))
-    return checks
+        spec = by_metric.get(key) or by_metric.get(curve_of(key))
+        if spec is not None:
+            groups.setdefault(curve_of(key), []).append((key, float(value), spec))
+            covered.update({key, curve_of(key)})
+    for spec in baselines:
+        if spec.metric not in covered:
+            groups.setdefault(curve_of(spec.metric), []).append((spec.metric, None, spec))
+    order = list(dict.fromkeys(curve_of(b.metric) for b in baselines))
+    return [curve_check(curve, groups[curve], model_name=model_name, tolerance=tolerance_for(curve, tolerances))
+            for curve in order if curve in groups]
 
 
-def summarize(checks: list[Check]) -> str:
+# The verdict in words -----------------------------------------------------------------------------------------
+def summarize(checks: list[Check], *, worst: int = 3) -> str:
+    """All passed, or the failures: inventory first (each is definite), then the worst performance points."""
     failed = [c for c in checks if not c.passed]
     if not failed:
-        return f"All {len(checks)} checks passed."
-    return "Failed: " + "; ".join(c.detail for c in failed) + "."
+        skipped = [c.detail for c in checks if c.skipped]
+        return f"All {len(checks)} checks passed" + (f" ({'; '.join(skipped)})." if skipped else ".")
+    plain = [c.detail for c in failed if not c.findings]
+    findings = sorted((f for c in failed for f in c.findings), key=lambda f: -f[0])
+    shown = [text for _, text in findings[:worst]]
+    more = len(findings) - len(shown)
+    tail = f"; and {more} more" if more > 0 else ""
+    return "Failed: " + "; ".join(plain + shown) + tail + "."

@@ -1,7 +1,8 @@
 """Admin console for repair tickets: the technicians' queue.
 
-Technicians edit the assignee and notes and move a ticket between open and in progress. Resolving goes through
-dam/lifecycle.py (it sends the machine to verification); tickets are opened and closed by the lifecycle only.
+Technicians take tickets (assign to me), edit the assignee and notes and move a ticket between open and in
+progress. Resolving goes through dam/lifecycle.py (it sends the machine to verification); tickets are opened and
+closed by the lifecycle only.
 """
 from django import forms
 from django.contrib import admin, messages
@@ -9,11 +10,16 @@ from django.db import transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html_join
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
+from console import ui
 from dam import lifecycle
-from repairs.choices import WORKABLE
+from repairs.choices import WORKABLE, RepairAction, TicketStatus
 from repairs.models import RepairTicket
+
+STATUS_TONE = {TicketStatus.OPEN: "warn", TicketStatus.IN_PROGRESS: "info", TicketStatus.RESOLVED: "good",
+               TicketStatus.CANCELLED: "plain"}
 
 # The fields a person edits; everything else on a ticket is written by the lifecycle.
 EDITABLE = ["status", "assignee", "notes"]
@@ -37,27 +43,111 @@ class RepairTicketForm(forms.ModelForm):
 
 
 class ResolveTicketForm(forms.Form):
+    performed_action = forms.ChoiceField(
+        choices=[("", "As planned on the ticket"), *RepairAction.choices], required=False, label="Repair done",
+        help_text="Which rung of the ladder was done: the next incident of this machine escalates from it.")
     # Same limit as the API's resolve endpoint.
     action_taken = forms.CharField(
         max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80, "autofocus": True,
+                                     "placeholder": "e.g. replaced DIMM B2 (serial …), memtest clean"}),
         help_text="What was done to the machine. It then goes to verification: an inspection checks it.",
     )
+
+
+class QueueFilter(admin.SimpleListFilter):
+    """The technician's views of the queue: everything still open, mine, nobody's, past its SLA."""
+
+    title = "queue"
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Open (not closed)"), ("mine", "Mine to work on"), ("unassigned", "Unassigned"),
+                ("overdue", "Overdue")]
+
+    def queryset(self, request, queryset):
+        # Mine, unassigned and overdue are the tickets someone still has to work on: a resolved ticket waits for
+        # its machine's inspection, not for a technician.
+        to_work = queryset.filter(closed_at__isnull=True, status__in=WORKABLE)
+        match self.value():
+            case "open":
+                return queryset.filter(closed_at__isnull=True)
+            case "mine":
+                return to_work.filter(assignee=request.user.get_username())
+            case "unassigned":
+                return to_work.filter(assignee="")
+            case "overdue":
+                return to_work.filter(due_at__lt=timezone.now())
+        return queryset
 
 
 @admin.register(RepairTicket)
 class RepairTicketAdmin(admin.ModelAdmin):
     form = RepairTicketForm
-    list_display = ["id", "asset", "status", "summary", "assignee", "opened_at", "resolved_at", "closed_at",
-                    "reopen_count"]
-    list_filter = ["status"]
+    list_display = ["id", "asset_link", "asset_state", "status_badge", "repair_action", "summary", "assignee",
+                    "opened", "due", "reopen_count"]
+    list_display_links = ["id"]
+    list_filter = [QueueFilter, "status", "repair_action"]
     search_fields = ["asset__hostname"]
     search_help_text = "Asset hostname."
     list_select_related = ["asset"]
+    list_per_page = 100
     show_full_result_count = False
-    fields = ["asset", "status", "summary", "assignee", "notes", "linked_faults", "action_taken", "opened_by",
-              "opened_at", "resolved_at", "closed_at", "reopen_count"]
+    actions = ["assign_to_me"]
+    fields = ["asset", "status", "summary", "repair_action", "escalation", "assignee", "notes", "linked_faults",
+              "performed_action", "action_taken", "opened_by", "opened_at", "due_at", "resolved_at", "closed_at",
+              "reopen_count"]
     change_form_template = "admin/repairs/repairticket/change_form.html"
+
+    # The queue's columns -----------------------------------------------------------------------------------
+    @admin.display(description="Machine", ordering="asset__hostname")
+    def asset_link(self, ticket: RepairTicket):
+        return format_html('<a href="{}">{}</a>', reverse("admin:assets_asset_change", args=[ticket.asset_id]),
+                           ticket.asset.hostname)
+
+    @admin.display(description="Machine state", ordering="asset__state")
+    def asset_state(self, ticket: RepairTicket):
+        return ui.state_badge(ticket.asset.state)
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, ticket: RepairTicket):
+        return ui.badge(ticket.get_status_display(), STATUS_TONE.get(ticket.status, ""))
+
+    @admin.display(description="Opened", ordering="opened_at")
+    def opened(self, ticket: RepairTicket):
+        return format_html('<span title="{}">{} ago</span>', ticket.opened_at.strftime("%Y-%m-%d %H:%M UTC"),
+                           _short_age(timezone.now() - ticket.opened_at))
+
+    @admin.display(description="Due", ordering="due_at")
+    def due(self, ticket: RepairTicket):
+        if ticket.closed_at or not ticket.due_at:
+            return "—"
+        left = ticket.due_at - timezone.now()
+        if left.total_seconds() < 0:
+            return ui.badge(f"overdue {_short_age(-left)}", "bad")
+        return format_html('<span title="{}">in {}</span>', ticket.due_at.strftime("%Y-%m-%d %H:%M UTC"),
+                           _short_age(left))
+
+    @admin.action(description="Assign to me", permissions=["change"])
+    def assign_to_me(self, request, queryset):
+        """Take the selected tickets that are still open; a closed one is left as it is."""
+        me = request.user.get_username()
+        taken, skipped = [], []
+        for ticket_id in queryset.values_list("id", flat=True)[:500]:
+            with transaction.atomic():
+                ticket = RepairTicket.objects.select_for_update().get(pk=ticket_id)
+                if not is_workable(ticket):
+                    skipped.append(f"#{ticket.pk} ({ticket.status})")
+                    continue
+                if ticket.assignee != me:
+                    ticket.add_note(f"Assigned to {me}" + (f" (was {ticket.assignee})" if ticket.assignee else ""))
+                    ticket.assignee = me
+                    ticket.save(update_fields=["assignee", "notes"])
+                taken.append(f"#{ticket.pk}")
+        if taken:
+            self.message_user(request, f"Assigned to you: {', '.join(taken)}.", messages.SUCCESS)
+        if skipped:
+            self.message_user(request, f"Not assigned, no longer open: {', '.join(skipped)}.", messages.WARNING)
 
     def has_add_permission(self, request):
         return False  # a ticket is opened by the lifecycle when its asset enters repair
@@ -118,7 +208,8 @@ class RepairTicketAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 lifecycle.resolve_ticket(ticket_id=ticket.pk, actor=request.user.username,
-                                         action_taken=form.cleaned_data["action_taken"])
+                                         action_taken=form.cleaned_data["action_taken"],
+                                         action=form.cleaned_data["performed_action"])
             except lifecycle.TicketConflict as exc:
                 self.message_user(request, exc.detail, messages.ERROR)
             else:
@@ -135,3 +226,15 @@ class RepairTicketAdmin(admin.ModelAdmin):
             "form": form,
             "title": f"Resolve ticket #{ticket.pk}",
         })
+
+
+def _short_age(delta) -> str:
+    """3d 4h, 5h 10m, 12m: how long, at a glance."""
+    minutes = int(delta.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m"

@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from assets.models import Asset, Fault
-from repairs.choices import TicketStatus
+from repairs.choices import RepairAction, TicketStatus
 
 
 class RepairTicket(models.Model):
@@ -27,6 +27,14 @@ class RepairTicket(models.Model):
         null=True, blank=True, help_text="Set when the incident is over: verified, or cancelled."
     )
     reopen_count = models.PositiveIntegerField(default=0)
+    repair_action = models.CharField(
+        max_length=20, choices=RepairAction.choices, default=RepairAction.REBOOT,
+        help_text="What to do, chosen from the machine's history: a repeat within 30 days or a failure during "
+                  "probation goes one rung up the ladder.")
+    escalation = models.CharField(max_length=500, blank=True, help_text="Why the action was escalated, if it was.")
+    performed_action = models.CharField(max_length=20, choices=RepairAction.choices, blank=True,
+                                        help_text="What the technician did, given when resolving.")
+    due_at = models.DateTimeField(null=True, blank=True, help_text="Past this, the ticket is overdue (SLA).")
 
     class Meta:
         ordering = ["-id"]
@@ -38,6 +46,10 @@ class RepairTicket(models.Model):
 
     def __str__(self) -> str:
         return f"Ticket #{self.pk} for {self.asset} ({self.status})"
+
+    @property
+    def overdue(self) -> bool:
+        return self.closed_at is None and self.due_at is not None and self.due_at < timezone.now()
 
     def add_note(self, text: str) -> None:
         stamp = timezone.now().strftime("%Y-%m-%d %H:%M UTC")

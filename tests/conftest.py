@@ -12,7 +12,8 @@ from inspection.models import Baseline
 @pytest.fixture(autouse=True)
 def fast_checks(settings, tmp_path):
     """Short measurements and a private scratch directory: the checks are real, just brief."""
-    settings.DAM_CHECK_SECONDS = 0.1
+    settings.DAM_CHECK_SECONDS = 0.02  # per curve: seven curves, about 0.3 s a run
+    settings.DAM_FULL_CHECK_SECONDS = 0.02
     settings.DAM_DISK_SCRATCH_BYTES = 4 * 1024 * 1024
     settings.DAM_SCRATCH_DIR = tmp_path / "scratch"
     settings.DAM_INSPECTION_RUNNER = "local"

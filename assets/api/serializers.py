@@ -5,7 +5,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from assets.choices import Component, Severity, Transition
-from assets.models import Asset, AssetTransition, Fault, HardwareModel, Pool
+from assets.models import (Asset, AssetTransition, Fault, FleetAutomation, HardwareModel, IsolationRequest,
+                           Pool)
+from dam.serializers import RejectUnknownFields
 
 HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$")
 
@@ -24,7 +26,7 @@ def validate_name(name: str) -> str:
     return name
 
 
-class HardwareModelSerializer(serializers.ModelSerializer):
+class HardwareModelSerializer(RejectUnknownFields, serializers.ModelSerializer):
     class Meta:
         model = HardwareModel
         fields = ["name", "vendor", "cpu_logical_cores", "memory_bytes", "disks"]
@@ -41,14 +43,37 @@ class HardwareModelSerializer(serializers.ModelSerializer):
         return disks
 
 
-class PoolSerializer(serializers.ModelSerializer):
+MAX_UNAVAILABLE = re.compile(r"^(\d{1,9}|\d{1,3}(\.\d+)?%)$")
+
+
+class PoolSerializer(RejectUnknownFields, serializers.ModelSerializer):
+    """A pool and its isolation policy (see assets/policy.py and the README's "Safe automation")."""
+
     class Meta:
         model = Pool
-        fields = ["name", "description", "probation_hours"]
+        fields = ["name", "description", "probation_hours", "isolate_on", "warning_count", "warning_window_minutes",
+                  "dedup_window_minutes", "max_unavailable", "storm_cooldown_minutes", "budget_hit_at",
+                  "automation", "isolation_action", "isolation_target"]
+        read_only_fields = ["budget_hit_at"]
         extra_kwargs = {"probation_hours": {"min_value": 0}}
 
     def validate_name(self, name):
         return validate_name(name)
+
+    def validate_max_unavailable(self, value):
+        value = value.strip()
+        if not MAX_UNAVAILABLE.match(value) or (value.endswith("%") and float(value[:-1]) > 100):
+            raise serializers.ValidationError('A count ("5") or a percentage of the pool from 0% to 100% ("10%").')
+        return value
+
+    def validate(self, data):
+        action = data.get("isolation_action", getattr(self.instance, "isolation_action", "none"))
+        target = data.get("isolation_target", getattr(self.instance, "isolation_target", ""))
+        if action != "none" and not target:
+            raise serializers.ValidationError({"isolation_target": f"Required when isolation_action is {action}."})
+        if action == "webhook" and not target.startswith(("http://", "https://")):
+            raise serializers.ValidationError({"isolation_target": "A webhook target is an http(s) URL."})
+        return data
 
 
 class LastInspectionSummarySerializer(serializers.Serializer):
@@ -74,23 +99,37 @@ class LastInspectionField(serializers.Field):
                 if asset.last_inspection_finished_at else None}
 
 
-class AssetSerializer(serializers.ModelSerializer):
+class AssetSerializer(RejectUnknownFields, serializers.ModelSerializer):
     hardware_model = serializers.SlugRelatedField(slug_field="name", queryset=HardwareModel.objects.all())
     pool = serializers.SlugRelatedField(slug_field="name", queryset=Pool.objects.all())
     open_ticket = serializers.IntegerField(read_only=True, allow_null=True)
     last_inspection = LastInspectionField()
+    pending_isolation = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="The isolation request waiting for staff approval, if any.")
+    delivery = serializers.BooleanField(
+        write_only=True, required=False, default=False,
+        help_text="A newly delivered machine: created `new` and inspected (full profile) before it first becomes "
+                  "active. Without it the asset is created active.")
 
     class Meta:
         model = Asset
         fields = ["hostname", "serial", "asset_tag", "hardware_model", "pool", "site", "rack", "state",
-                  "state_changed_at", "open_ticket", "last_inspection", "created_at"]
-        read_only_fields = ["state", "state_changed_at", "created_at"]
+                  "state_changed_at", "open_ticket", "last_inspection", "created_at", "exclude_from_automation",
+                  "flapping", "pending_isolation", "delivery"]
+        read_only_fields = ["state", "state_changed_at", "created_at", "flapping"]
 
     def validate_hostname(self, hostname):
         return validate_hostname(hostname)
 
+    def create(self, validated_data):
+        if validated_data.pop("delivery", False):
+            from dam import lifecycle  # the delivery step lives with the rest of the lifecycle
 
-class TransitionRequestSerializer(serializers.Serializer):
+            return lifecycle.receive_delivery(actor=self.context["request"].user.username, **validated_data)
+        return super().create(validated_data)
+
+
+class TransitionRequestSerializer(RejectUnknownFields, serializers.Serializer):
     transition = serializers.ChoiceField(choices=Transition.values)
     reason = serializers.CharField(max_length=2000)
 
@@ -101,7 +140,7 @@ class AssetTransitionSerializer(serializers.ModelSerializer):
         fields = ["transition", "source", "target", "actor", "reason", "at"]
 
 
-class FaultInSerializer(serializers.Serializer):
+class FaultInSerializer(RejectUnknownFields, serializers.Serializer):
     """One fault as a detector sends it. The detector is the token's owner, never a field."""
 
     asset = serializers.CharField(max_length=253)
@@ -119,4 +158,39 @@ class FaultSerializer(serializers.ModelSerializer):
     class Meta:
         model = Fault
         fields = ["id", "asset", "component", "severity", "summary", "details", "observed_at", "received_at",
-                  "detector", "event_id"]
+                  "detector", "event_id", "repeat_of"]
+
+
+class AssetUpdateSerializer(serializers.ModelSerializer):
+    """What staff may change on an existing asset: its labels and automation flags, never its state."""
+
+    class Meta:
+        model = Asset
+        fields = ["serial", "asset_tag", "site", "rack", "exclude_from_automation", "flapping"]
+
+    def validate(self, data):
+        unknown = set(self.initial_data) - set(self.fields)
+        if unknown:
+            raise serializers.ValidationError({name: "Cannot be changed here." + (
+                " The state moves only by transitions." if name == "state" else "") for name in sorted(unknown)})
+        return data
+
+
+class IsolationRequestSerializer(serializers.ModelSerializer):
+    asset = serializers.SlugRelatedField(slug_field="hostname", read_only=True)
+
+    class Meta:
+        model = IsolationRequest
+        fields = ["id", "asset", "fault", "reason", "status", "requested_at", "decided_by", "decided_at",
+                  "decision_reason"]
+
+
+class DecisionSerializer(RejectUnknownFields, serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class FleetAutomationSerializer(RejectUnknownFields, serializers.ModelSerializer):
+    class Meta:
+        model = FleetAutomation
+        fields = ["paused", "reason", "changed_by", "changed_at"]
+        read_only_fields = ["changed_by", "changed_at"]

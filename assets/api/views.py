@@ -1,16 +1,20 @@
 """Fleet endpoints: assets (with their transitions and history), hardware models, pools, faults."""
+import django_filters
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema, inline_serializer
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
 from assets.api.filters import AssetFilter, FaultFilter
-from assets.api.serializers import (AssetSerializer, AssetTransitionSerializer, FaultInSerializer, FaultSerializer,
-                                    HardwareModelSerializer, PoolSerializer, TransitionRequestSerializer)
-from assets.models import Fault, HardwareModel, Pool
+from assets.api.serializers import (AssetSerializer, AssetTransitionSerializer, AssetUpdateSerializer,
+                                    DecisionSerializer, FaultInSerializer, FaultSerializer, FleetAutomationSerializer,
+                                    HardwareModelSerializer, IsolationRequestSerializer, PoolSerializer,
+                                    TransitionRequestSerializer)
+from assets.choices import RequestStatus
+from assets.models import Fault, FleetAutomation, HardwareModel, IsolationRequest, Pool
 from assets.selectors import asset_list
 from dam import lifecycle
 from dam.pagination import ByHostnameCursorPagination, NewestFirstCursorPagination
@@ -43,6 +47,17 @@ class AssetViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     pagination_class = ByHostnameCursorPagination
     lookup_field = "hostname"
     lookup_value_regex = NAME
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    @extend_schema(request=AssetUpdateSerializer, responses=AssetSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        """Labels and automation flags (exclude_from_automation; clear flapping). The state moves only by
+        transitions."""
+        asset = self.get_object()
+        serializer = AssetUpdateSerializer(asset, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(self.get_serializer(self.get_queryset().get(pk=asset.pk)).data)
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -106,3 +121,52 @@ class FaultViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return Response({"accepted": counts["accepted"], "duplicates": counts["duplicate"],
                          "rejected": counts["rejected"], "results": [o.as_dict() for o in outcomes]},
                         status=status.HTTP_202_ACCEPTED)
+
+
+class IsolationRequestFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=RequestStatus.choices)
+    asset = django_filters.CharFilter(field_name="asset__hostname")
+    pool = django_filters.CharFilter(field_name="asset__pool__name")
+
+    class Meta:
+        model = IsolationRequest
+        fields = ["status", "asset", "pool"]
+
+
+class IsolationRequestViewSet(viewsets.ReadOnlyModelViewSet):
+    """Isolations the pool's budget held back: staff approve (it happens, over the budget if need be) or dismiss."""
+
+    queryset = IsolationRequest.objects.select_related("asset")
+    serializer_class = IsolationRequestSerializer
+    filterset_class = IsolationRequestFilter
+
+    @extend_schema(request=DecisionSerializer, responses=IsolationRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        body = DecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        decided = lifecycle.approve_isolation(request_id=self.get_object().pk, actor=request.user.username,
+                                              reason=body.validated_data["reason"])
+        return Response(self.get_serializer(decided).data)
+
+    @extend_schema(request=DecisionSerializer, responses=IsolationRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def dismiss(self, request, pk=None):
+        body = DecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        decided = lifecycle.dismiss_isolation_request(request_id=self.get_object().pk, actor=request.user.username,
+                                                      reason=body.validated_data["reason"])
+        return Response(self.get_serializer(decided).data)
+
+
+class FleetAutomationView(generics.RetrieveUpdateAPIView):
+    """The global switch: PATCH {"paused": true, "reason": "..."} stops every automatic isolation, fleet-wide."""
+
+    serializer_class = FleetAutomationSerializer
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_object(self):
+        return FleetAutomation.objects.get_or_create(pk=1)[0]
+
+    def perform_update(self, serializer):
+        serializer.save(changed_by=self.request.user.username)

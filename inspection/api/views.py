@@ -1,18 +1,21 @@
-"""Inspections for everyone to read, and the endpoints the host agent uses to take and report its own."""
+"""Inspections for everyone to read, the endpoints the host agent uses to take and report its own, and the
+hardware models' baseline versions (staff pin one, or set a band by hand)."""
 import django_filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from dam import lifecycle
 from dam.permissions import IsAgent
 from dam.roles import AGENT, roles_of
 from inspection import services
-from inspection.api.serializers import AgentAssignmentSerializer, AgentReportSerializer, InspectionSerializer
-from inspection.choices import Verdict
-from inspection.models import Inspection
+from inspection.api.serializers import (AgentAssignmentSerializer, AgentReportSerializer, BaselineVersionSerializer,
+                                        InspectionSerializer, ReleaseBandSerializer, SetBandSerializer,
+                                        UnpinSerializer)
+from inspection.choices import BaselineKind, Verdict
+from inspection.models import BaselineVersion, Inspection
 
 
 class InspectionFilter(django_filters.FilterSet):
@@ -84,8 +87,76 @@ class AgentInspectionViewSet(viewsets.GenericViewSet):
                              "verdict": inspection.verdict}, status=status.HTTP_409_CONFLICT)
         data = body.validated_data
         error = data.get("error", "")
-        report = None if error else {"inventory": data["inventory"], "measurements": data["measurements"]}
+        report = None if error else {key: data[key] for key in ("inventory", "measurements", "profile",
+                                                                  "environment") if key in data}
         lifecycle.inspection_finished(inspection_id=inspection.id, report=report,
                                       runner=f"agent:{request.user.username}", error=error)
         inspection = Inspection.objects.prefetch_related("checks").get(pk=inspection.pk)
         return Response(InspectionSerializer(inspection).data)
+
+
+class BaselineVersionFilter(django_filters.FilterSet):
+    hardware_model = django_filters.CharFilter(field_name="hardware_model__name")
+    kind = django_filters.ChoiceFilter(choices=BaselineKind.choices)
+    pinned = django_filters.BooleanFilter()
+
+    class Meta:
+        model = BaselineVersion
+        fields = ["hardware_model", "kind", "pinned"]
+
+
+class BaselineVersionViewSet(viewsets.ReadOnlyModelViewSet):
+    """Baseline versions, newest first. Versions are never edited: pinning chooses which one judges, and a band
+    set by hand makes a new version."""
+
+    queryset = (BaselineVersion.objects.select_related("hardware_model").prefetch_related("points")
+                .order_by("hardware_model__name", "-number"))
+    serializer_class = BaselineVersionSerializer
+    filterset_class = BaselineVersionFilter
+
+    @extend_schema(request=None, responses=BaselineVersionSerializer)
+    @action(detail=True, methods=["post"])
+    def pin(self, request, pk=None):
+        """Judge the hardware model against this version from now on, whatever is learned later."""
+        version = services.baseline_pin(version=self.get_object(), actor=request.user.username)
+        return Response(self.get_serializer(version).data)
+
+    @extend_schema(request=UnpinSerializer, responses={200: OpenApiResponse(
+        description='{"unpinned": version id or null}: the model is judged against its newest version again.')})
+    @action(detail=False, methods=["post"])
+    def unpin(self, request):
+        body = UnpinSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        was = services.baseline_unpin(hardware_model=body.validated_data["hardware_model"],
+                                      actor=request.user.username)
+        return Response({"unpinned": was.id if was else None})
+
+    @extend_schema(request=SetBandSerializer, responses={201: BaselineVersionSerializer})
+    @action(detail=False, methods=["post"], url_path="set-band")
+    def set_band(self, request):
+        """Set one point's band (or a whole curve's) by hand: a new version, kept by learning until released."""
+        body = SetBandSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        try:
+            version = services.baseline_set_band(
+                hardware_model=data["hardware_model"], metric=data["metric"], low=data.get("low"),
+                high=data.get("high"), expected=data.get("expected"), actor=request.user.username,
+                reason=data["reason"])
+        except services.BaselineConflict as conflict:
+            raise ValidationError({"detail": str(conflict)}) from None
+        return Response(self.get_serializer(version).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ReleaseBandSerializer, responses={201: BaselineVersionSerializer})
+    @action(detail=False, methods=["post"], url_path="release-band")
+    def release_band(self, request):
+        """Give a hand-set band back to learning: a new version; the next learned one computes the band again."""
+        body = ReleaseBandSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        try:
+            version = services.baseline_release_band(hardware_model=data["hardware_model"], metric=data["metric"],
+                                                     actor=request.user.username, reason=data["reason"])
+        except services.BaselineConflict as conflict:
+            raise ValidationError({"detail": str(conflict)}) from None
+        return Response(self.get_serializer(version).data, status=status.HTTP_201_CREATED)

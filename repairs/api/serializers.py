@@ -1,21 +1,26 @@
 """Wire shapes of repair tickets."""
 from rest_framework import serializers
 
-from repairs.choices import WORKABLE, TicketStatus
+from dam.serializers import RejectUnknownFields
+from repairs.choices import WORKABLE, RepairAction, TicketStatus
 from repairs.models import RepairTicket
 
 
-class RepairTicketSerializer(serializers.ModelSerializer):
+class RepairTicketSerializer(RejectUnknownFields, serializers.ModelSerializer):
     asset = serializers.SlugRelatedField(slug_field="hostname", read_only=True)
     asset_state = serializers.CharField(source="asset.state", read_only=True)
     faults = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    overdue = serializers.BooleanField(read_only=True, help_text="Still open past its SLA (due_at).")
+    # Declared so that the schema says it may be blank (read-only model fields lose allow_blank).
+    performed_action = serializers.ChoiceField(choices=RepairAction.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = RepairTicket
         fields = ["id", "asset", "asset_state", "status", "summary", "faults", "assignee", "notes", "action_taken",
-                  "opened_by", "opened_at", "resolved_at", "closed_at", "reopen_count"]
-        read_only_fields = ["summary", "action_taken", "opened_by", "opened_at", "resolved_at", "closed_at",
-                            "reopen_count"]
+                  "repair_action", "escalation", "performed_action", "opened_by", "opened_at", "due_at", "overdue",
+                  "resolved_at", "closed_at", "reopen_count"]
+        read_only_fields = ["summary", "action_taken", "escalation", "performed_action", "opened_by", "opened_at",
+                            "due_at", "resolved_at", "closed_at", "reopen_count"]
         extra_kwargs = {"notes": {"max_length": 20000}}
 
     def validate_status(self, value):
@@ -31,5 +36,8 @@ class RepairTicketSerializer(serializers.ModelSerializer):
         return value
 
 
-class ResolveSerializer(serializers.Serializer):
+class ResolveSerializer(RejectUnknownFields, serializers.Serializer):
     action_taken = serializers.CharField(max_length=2000)
+    action = serializers.ChoiceField(choices=RepairAction.choices, required=False,
+                                     help_text="The rung of the ladder performed; the ticket's repair_action if "
+                                               "not given.")

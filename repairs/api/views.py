@@ -1,5 +1,7 @@
 """Repair tickets: the technician's queue. Resolving one sends its machine to verification."""
 import django_filters
+from django.db.models import Q
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
@@ -14,10 +16,15 @@ from repairs.models import RepairTicket
 class TicketFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=TicketStatus.choices)
     asset = django_filters.CharFilter(field_name="asset__hostname")
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label="Open past its SLA")
 
     class Meta:
         model = RepairTicket
-        fields = ["status", "asset"]
+        fields = ["status", "asset", "overdue"]
+
+    def filter_overdue(self, queryset, name, value):
+        late = Q(closed_at__isnull=True, due_at__lt=timezone.now())
+        return queryset.filter(late) if value else queryset.exclude(late)
 
 
 class RepairTicketViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -34,5 +41,6 @@ class RepairTicketViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
         body = ResolveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         lifecycle.resolve_ticket(ticket_id=ticket.id, actor=request.user.username,
-                                 action_taken=body.validated_data["action_taken"])
+                                 action_taken=body.validated_data["action_taken"],
+                                 action=body.validated_data.get("action", ""))
         return Response(self.get_serializer(self.get_queryset().get(pk=ticket.pk)).data)

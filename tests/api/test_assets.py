@@ -7,7 +7,7 @@ from repairs.models import RepairTicket
 from tests.api.helpers import API, assert_error, assert_ok
 
 ASSETS = f"{API}/assets/"
-MANUAL = {"isolate", "start_repair", "dismiss", "start_verification", "end_probation"}
+MANUAL = {"isolate", "start_repair", "dismiss", "start_verification", "end_probation", "retire", "reinstate"}
 
 
 def new_asset(hostname="host-new", **fields):
@@ -63,9 +63,10 @@ def test_staff_create_an_asset_naming_model_and_pool(api, hardware_model, pool):
 
 
 def test_state_is_not_writable(api, hardware_model, pool):
-    body = assert_ok(api("staff").post(ASSETS, new_asset(state="in_repair"), format="json"), 201)
-    assert body["state"] == "active"
-    assert Asset.objects.get(hostname="host-new").state == "active"
+    # Refused, naming the field, rather than silently ignored (unknown and read-only fields are 400).
+    body = assert_error(api("staff").post(ASSETS, new_asset(state="in_repair"), format="json"), 400, "state")
+    assert "Read-only" in body["state"][0]
+    assert not Asset.objects.filter(hostname="host-new").exists()
 
 
 @pytest.mark.parametrize("field, payload", [
@@ -85,11 +86,20 @@ def test_duplicate_hostname_is_400(api, asset):
     assert Asset.objects.count() == 1
 
 
-def test_assets_cannot_be_changed_or_deleted_through_the_api(api, asset):
+def test_an_assets_state_cannot_be_patched_nor_the_asset_deleted(api, asset):
     staff = api("staff")
-    assert_error(staff.patch(f"{ASSETS}{asset.hostname}/", {"state": "returned"}, format="json"), 405)
+    assert_error(staff.patch(f"{ASSETS}{asset.hostname}/", {"state": "returned"}, format="json"), 400, "state")
     assert_error(staff.delete(f"{ASSETS}{asset.hostname}/"), 405)
     assert Asset.objects.get(pk=asset.pk).state == "active"
+
+
+def test_staff_patch_labels_and_automation_flags(api, asset):
+    staff = api("staff")
+    response = staff.patch(f"{ASSETS}{asset.hostname}/", {"rack": "R9", "exclude_from_automation": True},
+                           format="json")
+    assert response.status_code == 200, response.content
+    assert (response.json()["rack"], response.json()["exclude_from_automation"]) == ("R9", True)
+    assert_error(api("viewer").patch(f"{ASSETS}{asset.hostname}/", {"rack": "R1"}, format="json"), 403)
 
 
 # GET --------------------------------------------------------------------------------------------------------
@@ -173,10 +183,11 @@ def test_history_is_newest_first_with_actor_and_reason(api, asset):
 # Every state × every manual transition: allowed ones move the asset, the rest are 409 saying what is allowed.
 TABLE = {
     "active": {"isolate": "isolated"},
-    "isolated": {"start_repair": "in_repair", "dismiss": "active"},
-    "in_repair": {"start_verification": "verifying"},
+    "isolated": {"start_repair": "in_repair", "dismiss": "active", "retire": "retired"},
+    "in_repair": {"start_verification": "verifying", "retire": "retired"},
     "verifying": {},
     "returned": {"isolate": "isolated", "end_probation": "active"},
+    "retired": {"reinstate": "isolated"},
 }
 
 

@@ -49,7 +49,9 @@ def test_single_fault_object_is_accepted(api, asset):
 
 
 def test_detector_is_the_token_owner_not_a_field(api, asset):
-    api("detector", name="real-probe").post(FAULTS, fault(detector="someone-else"), format="json")
+    body = assert_ok(api("detector", name="real-probe").post(FAULTS, [fault(detector="someone-else"), fault()],
+                                                             format="json"), 202)
+    assert body["results"][0]["status"] == "rejected" and body["results"][0]["reason"].startswith("detector:")
     assert Fault.objects.get().detector == "real-probe"
 
 

@@ -61,7 +61,9 @@ def test_detail_has_the_checks_with_their_numbers(api, judged):
     assert (body["asset"], body["verdict"], body["purpose"], body["summary"]) == ("host-001", "failed", "scheduled",
                                                                                   "slow disk")
     assert body["checks"] == [{"name": "disk.seq_write_mb_per_s", "measured": 40.0, "expected": 200.0,
-                               "limit": 100.0, "unit": "MB/s", "passed": False, "detail": "disk 40 MB/s, limit 100"}]
+                               "limit": 100.0, "unit": "MB/s", "passed": False, "detail": "disk 40 MB/s, limit 100",
+                               "band_low": None, "band_high": None, "deviation_pct": None, "sigmas": None,
+                               "skipped": False, "points": []}]
 
 
 def test_unknown_inspection_is_404(api):
@@ -116,9 +118,9 @@ def test_agent_endpoints_need_an_agent_token(client, api, pending):
 
 def test_next_gives_the_pending_inspection(agent, pending, hardware_model, settings):
     body = assert_ok(agent.get(f"{AGENT}next/"))
-    assert body == {"id": pending.id, "asset": "host-001", "purpose": "verification", "verdict": "pending",
-                    "mounts": [d["mount"] for d in hardware_model.disks], "seconds": settings.DAM_CHECK_SECONDS,
-                    "disk_bytes": settings.DAM_DISK_SCRATCH_BYTES}
+    assert body == {"id": pending.id, "asset": "host-001", "purpose": "verification", "profile": "quick",
+                    "verdict": "pending", "mounts": [d["mount"] for d in hardware_model.disks],
+                    "seconds": settings.DAM_CHECK_SECONDS, "disk_bytes": settings.DAM_DISK_SCRATCH_BYTES}
     assert assert_ok(agent.get(f"{AGENT}next/?hostname=host-001"))["id"] == pending.id
 
 

@@ -92,12 +92,15 @@ def test_unknown_hardware_model_is_404(api):
 def test_staff_create_a_pool_with_the_default_probation(api, settings):
     settings.DAM_DEFAULT_PROBATION_HOURS = 12
     body = assert_ok(api("staff").post(POOLS, {"name": "web", "description": "Front ends"}, format="json"), 201)
-    assert body == {"name": "web", "description": "Front ends", "probation_hours": 12}
+    assert {k: body[k] for k in ("name", "description", "probation_hours")} == {
+        "name": "web", "description": "Front ends", "probation_hours": 12}
+    # the safe defaults of the isolation policy
+    assert (body["isolate_on"], body["max_unavailable"], body["automation"]) == ("critical", "10%", "on")
 
 
 def test_get_pool_by_name(api, pool):
-    assert assert_ok(api("viewer").get(f"{POOLS}batch/")) == {"name": "batch", "description": "",
-                                                              "probation_hours": 24}
+    body = assert_ok(api("viewer").get(f"{POOLS}batch/"))
+    assert (body["name"], body["description"], body["probation_hours"]) == ("batch", "", 24)
     assert [p["name"] for p in assert_ok(api("viewer").get(POOLS))] == ["batch"]
 
 

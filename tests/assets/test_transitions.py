@@ -22,6 +22,9 @@ TABLE = {
     (S.VERIFYING, T.PASS_VERIFICATION): S.RETURNED,
     (S.VERIFYING, T.FAIL_VERIFICATION): S.IN_REPAIR,
     (S.RETURNED, T.END_PROBATION): S.ACTIVE,
+    (S.ISOLATED, T.RETIRE): S.RETIRED,
+    (S.IN_REPAIR, T.RETIRE): S.RETIRED,
+    (S.RETIRED, T.REINSTATE): S.ISOLATED,
 }
 MACHINE_ONLY = {T.PASS_VERIFICATION, T.FAIL_VERIFICATION}
 MANUAL = [t for t in T if t not in MACHINE_ONLY]
@@ -33,6 +36,8 @@ STEPS = {
     T.DISMISS: lifecycle.dismiss,
     T.START_VERIFICATION: lifecycle.start_verification,
     T.END_PROBATION: lifecycle.end_probation,
+    T.RETIRE: lifecycle.retire,
+    T.REINSTATE: lifecycle.reinstate,
 }
 ALL_PAIRS = list(itertools.product(S, T))
 

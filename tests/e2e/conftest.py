@@ -26,10 +26,8 @@ def _database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-@pytest.fixture
-def worker(transactional_db, live_server, tmp_path):
-    """A real `celery worker` process (prefork, 2 children) consuming this test run's queue."""
-    celery_app.conf.task_always_eager = False
+def start_worker(name: str, log_path: Path, scratch: Path, concurrency: int = 2) -> subprocess.Popen:
+    """A real `celery worker` process on this test run's database, broker and queue; returns once it is ready."""
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
@@ -39,29 +37,56 @@ def worker(transactional_db, live_server, tmp_path):
         "DAM_INSPECTION_RUNNER": "local",
         "DAM_CHECK_SECONDS": "0.1",
         "DAM_DISK_SCRATCH_BYTES": str(4 * 1024 * 1024),
-        "DAM_SCRATCH_DIR": str(tmp_path / "worker-scratch"),
+        "DAM_SCRATCH_DIR": str(scratch),
     }
-    log_path = tmp_path / "worker.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "dam", "worker", "--concurrency", "2", "--loglevel", "INFO",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            [sys.executable, "-m", "celery", "-A", "dam", "worker", "--concurrency", str(concurrency),
+             "--loglevel", "INFO", "--hostname", f"{name}@%h", "--without-gossip", "--without-mingle",
+             "--without-heartbeat"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
+    deadline = time.monotonic() + 60
+    while "ready." not in log_path.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the worker did not start:\n{log_path.read_text()}")
+        time.sleep(0.2)
+    return process
+
+
+def stop_worker(process: subprocess.Popen, log_path: Path) -> None:
+    process.terminate()
     try:
-        deadline = time.monotonic() + 60
-        while "ready." not in log_path.read_text():
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the worker did not start:\n{log_path.read_text()}")
-            time.sleep(0.2)
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    print(f"--- {log_path.name} ---\n{log_path.read_text()[-5000:]}")
+
+
+@pytest.fixture
+def worker(transactional_db, live_server, tmp_path):
+    """One worker process (prefork, 2 children) consuming this test run's queue."""
+    celery_app.conf.task_always_eager = False
+    log_path = tmp_path / "worker.log"
+    process = start_worker("w1", log_path, tmp_path / "worker-scratch")
+    try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        print(f"--- worker log ---\n{log_path.read_text()[-5000:]}")
+        stop_worker(process, log_path)
+
+
+@pytest.fixture
+def two_workers(transactional_db, live_server, tmp_path):
+    """Two separate worker processes, as on two machines, competing for the same queue."""
+    celery_app.conf.task_always_eager = False
+    logs = [tmp_path / "worker-1.log", tmp_path / "worker-2.log"]
+    processes = [start_worker(f"w{n}", log, tmp_path / f"scratch-{n}") for n, log in enumerate(logs, 1)]
+    try:
+        yield processes
+    finally:
+        for process, log in zip(processes, logs):
+            stop_worker(process, log)
 
 
 class Http:

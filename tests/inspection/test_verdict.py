@@ -144,7 +144,7 @@ def test_a_measurement_passes_up_to_its_limit(baseline, value, passes):
 
 def test_a_slow_measurement_says_how_far_off_the_baseline_it_is():
     [check] = performance_checks(baselines=[HASH], measurements={HASH.metric: 500.0}, model_name="r650")
-    assert check.detail == ("cpu.sha256_mb_per_s 500.0 MB/s, 50% below the r650 baseline 1000.0 (limit 700.0)")
+    assert check.detail == "CPU SHA-256 throughput 50% below the r650 baseline (500 MB/s; baseline 1,000, limit 700)"
 
 
 def test_a_metric_not_measured_fails():
@@ -154,7 +154,7 @@ def test_a_metric_not_measured_fails():
 
     # then that check fails, saying it was not measured
     assert [(c.name, c.passed) for c in checks] == [(HASH.metric, True), (FSYNC.metric, False)]
-    assert checks[1].detail == "disk.fsync_p50_ms was not measured"
+    assert checks[1].detail == "disk fsync latency (median) was not measured"
 
 
 def test_no_baselines_no_performance_checks():
@@ -181,7 +181,7 @@ def test_summary_names_the_failing_checks_only():
     assert summary.startswith("Failed: ")
     assert "memory" in summary and "-5.0%" in summary
     assert "disk /data missing" in summary
-    assert "cpu.sha256_mb_per_s 500.0 MB/s" in summary
+    assert "CPU SHA-256 throughput 50% below the r650 baseline (500 MB/s" in summary
     assert "logical cores" not in summary
     assert "fsync" not in summary
     assert "disk / " not in summary

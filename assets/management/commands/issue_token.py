@@ -1,10 +1,30 @@
-"""Print a new API token for NAME with a role. For an agent, NAME is the hostname the agent runs on."""
+"""Print a new API token for NAME with a role. For an agent, NAME is the hostname the agent runs on.
+
+Tokens are stored hashed (knox): the printed token is shown once and cannot be read back. `--expires-in 90d` makes it
+expire; `revoke_token` revokes it earlier.
+"""
+import re
+from datetime import timedelta
+
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from knox.models import AuthToken
 
 from dam.roles import ROLES
+
+UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def duration(text: str) -> timedelta:
+    """'90d', '12h', '30m', '45s' (or plain seconds) as a timedelta."""
+    match = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", text)
+    if not match or not 0 < int(match[1]) <= 10**9:
+        raise ValueError(text)
+    length = timedelta(**{UNITS[match[2] or "s"]: int(match[1])})
+    if length > timedelta(days=36525):
+        raise ValueError(text)
+    return length
 
 
 class Command(BaseCommand):
@@ -13,10 +33,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("name")
         parser.add_argument("--role", required=True, choices=ROLES)
+        parser.add_argument("--expires-in", dest="expires_in", metavar="DURATION",
+                            help="The token stops working after this long: 90d, 12h, 30m, 45s. Default: never.")
 
-    def handle(self, *args, name, role, **options):
+    def handle(self, *args, name, role, expires_in=None, **options):
         if not name.strip():
             raise CommandError("NAME must not be empty.")
+        try:
+            expiry = duration(expires_in) if expires_in else None
+        except ValueError:
+            raise CommandError(f"--expires-in: {expires_in!r} is not a duration such as 90d, 12h, 30m or 45s.")
         with transaction.atomic():
             user, created = User.objects.get_or_create(username=name)
             if created:
@@ -25,5 +51,5 @@ class Command(BaseCommand):
             # One role per token owner: a role change takes the old one away.
             user.groups.remove(*Group.objects.filter(name__in=ROLES).exclude(name=role))
             user.groups.add(Group.objects.get_or_create(name=role)[0])
-            _, token = AuthToken.objects.create(user=user, expiry=None)
+            _, token = AuthToken.objects.create(user=user, expiry=expiry)
         self.stdout.write(token)

@@ -2,6 +2,7 @@
 from django.core.management.base import BaseCommand
 
 from assets.models import Asset
+from inspection import services
 from inspection.demo import demo_fleet_load
 
 
@@ -17,6 +18,7 @@ class Command(BaseCommand):
             return
         self.stdout.write("Loading the demo fleet and measuring this machine for demo-model's baselines…")
         model = demo_fleet_load()
-        for baseline in model.baselines.all():
-            self.stdout.write(f"  baseline {baseline}")
+        version = services.baseline_current(model)
+        if version is not None:
+            self.stdout.write(f"  {version}: {version.source}, {version.points.count()} curve points")
         self.stdout.write(self.style.SUCCESS("Demo fleet loaded: pool demo, demo-001 … demo-020."))

@@ -1,0 +1,11 @@
+"""The console's own pages, under /admin/ beside the admin's (dam/urls.py mounts them before admin.site.urls)."""
+from django.contrib import admin
+from django.urls import path
+
+from console import views
+
+app_name = "console"
+urlpatterns = [
+    path("dashboard/", admin.site.admin_view(views.dashboard_page), name="dashboard"),
+    path("dashboard/data/", admin.site.admin_view(views.dashboard_data), name="dashboard-data"),
+]

@@ -1,0 +1,78 @@
+"""Measure the verdict's detection power on this machine: real runs of the checks, a simulated fleet built from
+their noise, degradations injected; prints the table (README: "Detection power, measured").
+
+    .venv/bin/python manage.py measure_detection [--runs 40] [--train 20] [--trials 1000] [--save runs.json]
+
+The last line is `detection@15%: <rate>% false-fail: <rate>%`: the share of 15 % degradations caught (one point
+and whole curve together) and the share of healthy runs failed.
+"""
+import json
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from inspection import detection, measure
+from inspection.choices import Profile
+from inspection.services import profile_seconds
+
+
+class Command(BaseCommand):
+    help = "Detection rate of 5/10/15/25 % degradations and false-fail rate, from real runs on this machine."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--runs", type=int, default=40, help="real runs of the checks to take (default 40)")
+        parser.add_argument("--train", type=int, default=20,
+                            help="passing runs each simulated baseline is learned from (default 20)")
+        parser.add_argument("--trials", type=int, default=1000, help="simulated machines judged (default 1000)")
+        parser.add_argument("--profile", choices=Profile.values, default=Profile.QUICK,
+                            help="which profile's length to measure with (default quick)")
+        parser.add_argument("--seconds", type=float, default=None,
+                            help="each curve's time budget (default: the profile's setting)")
+        parser.add_argument("--tolerances", default=None,
+                            help='JSON like DAM_TOLERANCES, to try other band widths: {"disk.": {"sigmas": 4, '
+                                 '"min_pct": 10, "curve_pct": 8}}')
+        parser.add_argument("--save", type=Path, help="also write the runs to this JSON file")
+        parser.add_argument("--load", type=Path, help="judge runs saved earlier instead of measuring")
+        parser.add_argument("--seed", type=int, default=1)
+
+    def handle(self, *args, runs, train, trials, profile, seconds, tolerances, save, load, seed, **options):
+        tolerances = json.loads(tolerances) if tolerances else settings.DAM_TOLERANCES
+        if load:
+            taken = json.loads(load.read_text())
+            self.stderr.write(f"{len(taken)} runs loaded from {load}")
+        else:
+            taken = self.take_runs(runs, profile, seconds if seconds is not None else profile_seconds(profile))
+        if save:
+            save.write_text(json.dumps(taken))
+        try:
+            result = detection.simulate(taken, train=train, trials=trials, tolerances=tolerances, seed=seed)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+
+        self.stdout.write(f"{result.runs} real runs; each of {result.trials} simulated machines judged against a "
+                          f"baseline learned from {result.train} others.\n")
+        for line in detection.table(result):
+            self.stdout.write(line)
+        self.stdout.write("")
+        for mode in detection.MODES:
+            rates = ", ".join(f"{m}%: {result.detected[(mode, m)].rate:.1f}%" for m in detection.MAGNITUDES)
+            self.stdout.write(f"detection, {mode}: {rates}")
+        self.stdout.write(f"detection@15%: {result.detection_at(15):.1f}% false-fail: {result.false_fail.rate:.1f}%")
+
+    def take_runs(self, runs: int, profile: str, seconds: float) -> list[dict]:
+        scratch = Path(settings.DAM_SCRATCH_DIR) / "detection"
+        taken = []
+        started = time.monotonic()
+        for n in range(1, runs + 1):
+            report = measure.measure_host(scratch_dir=scratch, mounts=[], seconds=seconds,
+                                          disk_bytes=settings.DAM_DISK_SCRATCH_BYTES, profile=profile, smart=False)
+            taken.append(report["measurements"])
+            elapsed = time.monotonic() - started
+            self.stderr.write(f"\rrun {n}/{runs} ({profile}, {seconds:g} s per curve): {elapsed:.0f} s",
+                              ending="")
+            sys.stderr.flush()
+        self.stderr.write("")
+        return taken

@@ -1,0 +1,87 @@
+"""Recording what must go out (in the caller's transaction) and sending it (from a job, with retries)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import shlex
+import subprocess
+import urllib.error
+import urllib.request
+
+from django.utils import timezone
+
+from integrations.models import Delivery, Webhook
+
+TIMEOUT_SECONDS = 10
+
+
+class DeliveryFailed(Exception):
+    """The far end did not take it; the job retries with backoff."""
+
+
+def event_publish(*, event: str, payload: dict) -> list[Delivery]:
+    """One delivery per webhook that wants this event. The caller sends them once its transaction commits."""
+    body = {"event": event, "at": timezone.now().isoformat(), **payload}
+    return [Delivery.objects.create(kind=Delivery.Kind.WEBHOOK, webhook=hook, target=hook.url, event=event,
+                                    payload=body)
+            for hook in Webhook.objects.filter(active=True) if hook.wants(event)]
+
+
+def isolation_action_request(*, pool, action: str, hostname: str, reason: str) -> Delivery | None:
+    """The pool's drain/undrain action for one machine, if the pool has one."""
+    if pool.isolation_action == "none" or not pool.isolation_target:
+        return None
+    payload = {"event": f"asset.{action}", "action": action, "hostname": hostname, "pool": pool.name,
+               "reason": reason, "at": timezone.now().isoformat()}
+    return Delivery.objects.create(kind=pool.isolation_action, target=pool.isolation_target,
+                                   event=f"asset.{action}", payload=payload)
+
+
+def signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def delivery_send(*, delivery: Delivery, final_attempt: bool) -> None:
+    """Try once. Success or the last failure is recorded; a failure before the last raises DeliveryFailed."""
+    delivery.attempts += 1
+    try:
+        delivery.last_result = _send(delivery)
+        delivery.status = Delivery.Status.DELIVERED
+        delivery.finished_at = timezone.now()
+    except DeliveryFailed as failure:
+        delivery.last_result = str(failure)[:500]
+        if final_attempt:
+            delivery.status = Delivery.Status.FAILED
+            delivery.finished_at = timezone.now()
+        delivery.save()
+        if not final_attempt:
+            raise
+        return
+    delivery.save()
+
+
+def _send(delivery: Delivery) -> str:
+    if delivery.kind == Delivery.Kind.COMMAND:
+        argv = shlex.split(delivery.target) + [delivery.payload["action"], delivery.payload["hostname"]]
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from exc
+        if done.returncode != 0:
+            raise DeliveryFailed(f"exit {done.returncode}: {done.stderr.strip()[:300]}")
+        return "exit 0"
+
+    body = json.dumps(delivery.payload, sort_keys=True).encode()
+    headers = {"Content-Type": "application/json", "X-DAM-Event": delivery.event,
+               "X-DAM-Delivery": str(delivery.id), "User-Agent": "DAM-webhooks"}
+    if delivery.webhook is not None:
+        headers["X-DAM-Signature"] = signature(delivery.webhook.secret, body)
+    request = urllib.request.Request(delivery.target, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            return f"HTTP {response.status}"
+    except urllib.error.HTTPError as error:
+        raise DeliveryFailed(f"HTTP {error.code}") from error
+    except (urllib.error.URLError, OSError) as error:
+        raise DeliveryFailed(f"{type(error).__name__}: {error}") from error
