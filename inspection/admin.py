@@ -86,6 +86,11 @@ class BaselineVersionAdmin(admin.ModelAdmin):
             if was := services.baseline_unpin(hardware_model=model, actor=request.user.username):
                 self.message_user(request, f"{model}: v{was.number} unpinned.", messages.SUCCESS)
 
+    def changelist_view(self, request, extra_context=None):
+        # The admin's list page does not tell its template whether the user may change: the set-band link needs it.
+        extra_context = {**(extra_context or {}), "has_change_permission": self.has_change_permission(request)}
+        return super().changelist_view(request, extra_context)
+
     def get_urls(self):
         return [path("set-band/", self.admin_site.admin_view(self.set_band_view),
                      name="inspection_baselineversion_set_band"), *super().get_urls()]

@@ -97,10 +97,13 @@ FALLBACK_TOLERANCE = Tolerance(sigmas=5, min_pct=15)
 
 def tolerance_for(metric: str, overrides: dict | None = None) -> Tolerance:
     """The tolerance of a point or curve: the longest matching prefix, from `overrides` (DAM_TOLERANCES) first."""
-    table = {**TOLERANCES, **{k: v if isinstance(v, Tolerance) else Tolerance(**v)
-                              for k, v in (overrides or {}).items()}}
-    matches = [prefix for prefix in table if metric.startswith(prefix)]
-    return table[max(matches, key=len)] if matches else FALLBACK_TOLERANCE
+    # An override wins over every default, even a longer default prefix: setting "disk." widens every disk curve.
+    for table in ({k: v if isinstance(v, Tolerance) else Tolerance(**v) for k, v in (overrides or {}).items()},
+                  TOLERANCES):
+        matches = [prefix for prefix in table if metric.startswith(prefix)]
+        if matches:
+            return table[max(matches, key=len)]
+    return FALLBACK_TOLERANCE
 
 
 # Learning a band -------------------------------------------------------------------------------------------

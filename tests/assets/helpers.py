@@ -16,7 +16,7 @@ from repairs.models import RepairTicket
 
 def put_in_state(asset: Asset, state: str, *, changed_at=None) -> Asset:
     """The asset in `state`, with what that state implies: an open ticket while in repair, a resolved (not yet
-    closed) ticket and a pending verification inspection while verifying."""
+    closed) ticket and a pending verification inspection while verifying, a pending delivery inspection while new."""
     Asset.objects.filter(pk=asset.pk).update(state=state, state_changed_at=changed_at or timezone.now())
     if state == S.IN_REPAIR:
         RepairTicket.objects.create(asset=asset, summary="disk: SMART errors", opened_by="tests")
@@ -25,6 +25,8 @@ def put_in_state(asset: Asset, state: str, *, changed_at=None) -> Asset:
                                              status=TicketStatus.RESOLVED, resolved_at=timezone.now(),
                                              action_taken="replaced disk")
         Inspection.objects.create(asset=asset, purpose=Purpose.VERIFICATION, ticket_id=ticket.id)
+    elif state == S.NEW:
+        Inspection.objects.create(asset=asset, purpose=Purpose.DELIVERY)
     asset.refresh_from_db()
     return asset
 

@@ -8,7 +8,7 @@ from assets.choices import AssetState as S
 from assets.choices import Transition as T
 from assets.models import Asset, AssetTransition
 from dam import lifecycle
-from inspection.choices import Verdict
+from inspection.choices import Purpose, Verdict
 from inspection.models import Inspection
 from tests.assets.helpers import healthy_report, missing_dimm_report, put_in_state
 
@@ -25,8 +25,13 @@ TABLE = {
     (S.ISOLATED, T.RETIRE): S.RETIRED,
     (S.IN_REPAIR, T.RETIRE): S.RETIRED,
     (S.RETIRED, T.REINSTATE): S.ISOLATED,
+    (S.NEW, T.ACCEPT_DELIVERY): S.ACTIVE,
+    (S.NEW, T.FAIL_DELIVERY): S.NEW,
+    (S.NEW, T.INSPECT_DELIVERY): S.NEW,
 }
-MACHINE_ONLY = {T.PASS_VERIFICATION, T.FAIL_VERIFICATION}
+PASSING = {T.PASS_VERIFICATION, T.ACCEPT_DELIVERY}
+DELIVERY_VERDICTS = {T.ACCEPT_DELIVERY, T.FAIL_DELIVERY}
+MACHINE_ONLY = {T.PASS_VERIFICATION, T.FAIL_VERIFICATION} | DELIVERY_VERDICTS
 MANUAL = [t for t in T if t not in MACHINE_ONLY]
 # What a person may ask for in each state: the table's rows minus the verdicts.
 MANUAL_FROM = {state: sorted(t for (s, t) in TABLE if s == state and t in MANUAL) for state in S}
@@ -38,17 +43,21 @@ STEPS = {
     T.END_PROBATION: lifecycle.end_probation,
     T.RETIRE: lifecycle.retire,
     T.REINSTATE: lifecycle.reinstate,
+    T.INSPECT_DELIVERY: lifecycle.inspect_delivery,
 }
 ALL_PAIRS = list(itertools.product(S, T))
 
 
 def _verdict(asset: Asset, transition: str) -> Inspection:
-    """The machine's transitions are an inspection's verdict: finish the asset's verification inspection with a
-    healthy report (pass) or one missing half its memory (fail)."""
+    """The machine's transitions are an inspection's verdict: finish the asset's verification (or delivery)
+    inspection with a healthy report (pass) or one missing half its memory (fail)."""
+    purpose = Purpose.DELIVERY if transition in DELIVERY_VERDICTS else Purpose.VERIFICATION
+    # One inspection in flight per asset: the one the state set up is given the verdict's purpose.
+    Inspection.objects.filter(asset=asset, verdict=Verdict.PENDING).update(purpose=purpose)
     inspection = (Inspection.objects.filter(asset=asset, verdict=Verdict.PENDING).first()
-                  or Inspection.objects.create(asset=asset))
+                  or Inspection.objects.create(asset=asset, purpose=purpose))
     model = asset.hardware_model
-    report = healthy_report(model) if transition == T.PASS_VERIFICATION else missing_dimm_report(model)
+    report = healthy_report(model) if transition in PASSING else missing_dimm_report(model)
     return lifecycle.inspection_finished(inspection_id=inspection.id, report=report, runner="agent:host-001")
 
 

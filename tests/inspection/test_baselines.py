@@ -30,9 +30,12 @@ def small_samples(settings):
 def curve_report(model, scale: float = 1.0, **inventory) -> dict:
     """A host of `model` measuring a disk curve and a CPU curve, `scale` times the usual speed."""
     report = healthy_report(model, **inventory)
+    usual = report["measurements"]
     report["measurements"] = {
         "disk.seq_write_mb_per_s[4KiB]": 80.0 * scale, POINT: 2000.0 * scale,
         "cpu.sha256_mb_per_s[1]": 1600.0 * scale, "cpu.sha256_mb_per_s[2]": 3200.0 * scale,
+        # the model's other baselines are measured too, at their usual healthy values: a point not measured fails
+        "memory.copy_mb_per_s": usual["memory.copy_mb_per_s"], "disk.fsync_p50_ms": usual["disk.fsync_p50_ms"],
     }
     return report
 
@@ -153,7 +156,7 @@ def test_a_band_set_by_hand_makes_a_version_and_learning_keeps_it(asset, hardwar
     assert (version.number, version.kind) == (2, BaselineKind.STAFF)
     point = version.points.get(metric=POINT)
     assert (point.low, point.high, point.expected, point.hand_set) == (2500.0, 3000.0, 2750.0, True)
-    assert version.points.count() == 4
+    assert version.points.count() == 6  # the four curve points, memory copy and fsync p50
     # and the usual 2,000 MB/s now fails
     failed = record(asset, curve_report(hardware_model))
     assert failed.verdict == Verdict.FAILED and failed.baseline_version == version
