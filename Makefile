@@ -6,7 +6,7 @@ REDIS_URL ?= redis://127.0.0.1:6379/15
 
 SOAK_SECONDS ?= 600
 
-.PHONY: run test test-sqlite test-postgres venv migrate soak
+.PHONY: run test test-sqlite test-postgres venv migrate soak bench
 
 venv: .venv/installed
 
@@ -47,3 +47,8 @@ test-postgres: venv
 # A real DAM under steady load for SOAK_SECONDS (default 10 minutes): 0 errors, memory flat. Not part of `make test`.
 soak: venv
 	SOAK_SECONDS=$(SOAK_SECONDS) $(PY) bench/soak.py
+
+# The performance suite on PostgreSQL + Redis (its own database dam_bench, dropped after), side by side with pgbench;
+# prints one table and writes bench/results.json. BENCH_QUICK=1: the quick mode (under 3 minutes). Not part of `make test`.
+bench: venv
+	$(PY) bench/suite.py

@@ -56,42 +56,19 @@ def generate(*, assets: int, faults: int, incidents: int) -> None:
     """The fleet and its history. Machines 1-100 are the repeat offenders; 0.2 % of the fleet is out of service."""
     from django.db import connection
 
-    from assets.models import Asset, HardwareModel, Pool
+    from assets.models import Pool
+    from fleet import create_assets, create_faults, create_models, pick_asset
 
-    vendors = ["Dell", "HPE", "Lenovo", "Supermicro", "Inspur"]
-    models = HardwareModel.objects.bulk_create([
-        HardwareModel(name=f"model-{n:02d}", vendor=vendors[n % len(vendors)], cpu_logical_cores=64,
-                      memory_bytes=512 * 2**30, disks=[{"mount": "/", "size_bytes": 960 * 10**9}])
-        for n in range(20)])
+    models = create_models()
     pools = Pool.objects.bulk_create([Pool(name=f"pool-{n:02d}", description=f"workload {n}") for n in range(30)])
     states = (["isolated"] * 2 + ["in_repair"] * 10 + ["verifying"] * 3 + ["returned"] * 5 + ["active"] * 9980)
-    with step(f"{assets:,} assets"):
-        batch = []
-        for n in range(1, assets + 1):
-            batch.append(Asset(hostname=f"node-{n:06d}.dc{n % 4}", serial=f"SN{n:08d}", asset_tag=f"AT{n:07d}",
-                               hardware_model=models[n % len(models)], pool=pools[n % len(pools)],
-                               site=f"site-{n % 4}", rack=f"R{n % 500:03d}", state=states[n % len(states)]))
-            if len(batch) == 10_000:
-                Asset.objects.bulk_create(batch)
-                batch = []
-        Asset.objects.bulk_create(batch)
-
     with connection.cursor() as cur:
-        cur.execute("SELECT min(id), max(id) FROM assets_asset")
-        first, last = cur.fetchone()
-        span = last - first + 1
-        # A machine id from g, spread over the fleet; every 50th event lands on one of the first 100 machines.
-        pick = f"(CASE WHEN g % 50 = 0 THEN {first} + g % 100 ELSE {first} + (g::bigint * 7919) % {span} END)"
+        with step(f"{assets:,} assets"):
+            create_assets(cur, first=1, count=assets, pool_ids=[p.pk for p in pools],
+                          model_ids=[m.pk for m in models], states=states)
+        pick = pick_asset(cur)  # incidents land on the same machines as the faults
         with step(f"{faults:,} faults over 90 days"):
-            cur.execute(f"""
-                INSERT INTO assets_fault (asset_id, component, severity, summary, details, observed_at, received_at,
-                                          detector, event_id, repeat_of_id)
-                SELECT {pick}, (ARRAY['disk','memory','cpu','power','thermal','network','gpu','other'])[1 + g % 8],
-                       (ARRAY['info','warning','warning','critical'])[1 + g % 4], 'made-up fault #' || g, '{{}}'::jsonb,
-                       now() - (({faults} - g) * interval '1 second' * {90 * 86400 / faults}),
-                       now() - (({faults} - g) * interval '1 second' * {90 * 86400 / faults}),
-                       'detector-' || (g % 5), NULL, NULL
-                FROM generate_series(1, {faults}) g""")
+            create_faults(cur, count=faults, days=90)
         with step(f"{incidents:,} incidents: audit rows, tickets, inspections, checks"):
             # Incident g: isolated at t, repair started at once, resolved 2-26 h later, returned 10 minutes after.
             t = f"(now() - (({incidents} - g) * interval '1 second' * {90 * 86400 / incidents}) - interval '2 days')"
