@@ -93,6 +93,10 @@ TOLERANCES = {
     "disk.fsync_p99": Tolerance(sigmas=6, min_pct=400),
 }
 FALLBACK_TOLERANCE = Tolerance(sigmas=5, min_pct=15)
+# The whole-curve rule (whole_curve_threshold): only for points learned from this many passing runs, and never
+# tighter than this many robust sigmas of the curve's run-to-run noise.
+WHOLE_CURVE_MIN_SAMPLES = 5
+WHOLE_CURVE_SIGMAS = 4.0
 
 
 def tolerance_for(metric: str, overrides: dict | None = None) -> Tolerance:
@@ -323,6 +327,23 @@ def _point_finding(point: dict, spec: BaselineSpec, model_name: str) -> str:
             f"{sigmas})")
 
 
+def whole_curve_threshold(specs: list[BaselineSpec], tolerance: Tolerance) -> float | None:
+    """How much worse than its baseline a whole curve may be: tolerance.curve_pct, or more for a noisy curve.
+
+    Only a learned baseline knows how much a healthy machine's curve moves as a whole from run to run (a busy
+    hypervisor slows every point of a disk curve at once), so only learned points (WHOLE_CURVE_MIN_SAMPLES or more,
+    with their spread) get the rule; a seeded or hand-set band is judged point by point. The threshold is at least
+    WHOLE_CURVE_SIGMAS times the curve's typical robust sigma, so that run-to-run noise does not fail a healthy
+    machine.
+    """
+    if tolerance.curve_pct is None or not specs:
+        return None
+    if any(s.spread is None or s.samples < WHOLE_CURVE_MIN_SAMPLES or not s.expected for s in specs):
+        return None
+    noise_pct = statistics.median(100 * s.spread / s.expected for s in specs)
+    return max(tolerance.curve_pct, WHOLE_CURVE_SIGMAS * noise_pct)
+
+
 def curve_check(curve: str, points: list[tuple[str, float | None, BaselineSpec]], *, model_name: str,
                 tolerance: Tolerance) -> Check:
     """One check per curve: each point against its band, and (with three points or more) the whole curve's
@@ -336,13 +357,13 @@ def curve_check(curve: str, points: list[tuple[str, float | None, BaselineSpec]]
     findings = [(_worse_pct(p, better), _point_finding(p, s, model_name)) for p, s in failing]
 
     measured = [p for p, _ in judged if p["measured"] is not None]
-    whole = None
-    if tolerance.curve_pct is not None and len(judged) >= 3 and len(measured) == len(judged):
+    threshold = whole_curve_threshold([s for _, s in judged], tolerance)
+    if threshold is not None and len(judged) >= 3 and len(measured) == len(judged):
         whole = statistics.median(_worse_pct(p, better) for p in measured)
-        if whole >= tolerance.curve_pct:
+        if whole >= threshold:
             findings.append((whole, f"{words(curve)} {whole:.0f}% {'below' if better else 'above'} the "
                                     f"{model_name} baseline across the whole curve (median of {len(judged)} "
-                                    f"points; a whole curve fails from {tolerance.curve_pct:g}%)"))
+                                    f"points; this curve fails as a whole from {threshold:.0f}%)"))
     findings.sort(key=lambda f: -f[0])
     passed = not findings
     name = words(curve)

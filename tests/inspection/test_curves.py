@@ -50,11 +50,13 @@ def test_tolerances_are_per_check_and_can_be_overridden(metric, prefix):
 
 
 # Curves -----------------------------------------------------------------------------------------------------
-def curve(values: dict, *, expected=1000.0, spread=20.0) -> tuple[list[BaselineSpec], dict]:
+def curve(values: dict, *, expected=1000.0, spread=20.0, tol=TOL) -> tuple[list[BaselineSpec], dict]:
     """Baselines for disk.seq_write over five block sizes, all centred on `expected`, and measurements."""
     blocks = ["4KiB", "16KiB", "64KiB", "256KiB", "1MiB"]
-    specs = [learn_band(f"disk.seq_write_mb_per_s[{b}]", [expected - spread, expected, expected + spread],
-                        unit="MB/s", higher_is_better=True, tolerance=TOL) for b in blocks]
+    # five passing runs per point: enough for a learned band, and for the whole-curve rule
+    runs = [expected - spread, expected - spread, expected, expected + spread, expected + spread]
+    specs = [learn_band(f"disk.seq_write_mb_per_s[{b}]", runs, unit="MB/s", higher_is_better=True, tolerance=tol)
+             for b in blocks]
     return specs, {f"disk.seq_write_mb_per_s[{b}]": values.get(b, expected) for b in blocks}
 
 
@@ -80,8 +82,10 @@ def test_one_check_per_curve_with_every_point_judged():
 
 
 def test_a_whole_curve_a_little_slower_fails_even_with_every_point_in_its_band():
-    # given a curve 10 % below its baseline everywhere, within each point's (wider) band
-    specs, measured = curve({b: 900.0 for b in ["4KiB", "16KiB", "64KiB", "256KiB", "1MiB"]}, spread=60.0)
+    # given a steady curve (robust sigma 1.5 %) whose points have wide bands (at least 15 %), now 10 % below its
+    # baseline everywhere: within each point's band, but more than the 8 % (and 4 sigmas) a whole curve may be
+    wide = Tolerance(sigmas=4, min_pct=15, curve_pct=8)
+    specs, measured = curve({b: 900.0 for b in ["4KiB", "16KiB", "64KiB", "256KiB", "1MiB"]}, spread=10.0, tol=wide)
     assert all(900.0 >= s.limit for s in specs)
 
     # when it is judged
@@ -91,6 +95,34 @@ def test_a_whole_curve_a_little_slower_fails_even_with_every_point_in_its_band()
     # then it fails as a whole curve
     assert not check.passed and all(p["passed"] for p in check.points)
     assert "disk sequential write 10% below the demo-model baseline across the whole curve" in check.detail
+
+
+def test_a_noisy_curve_may_move_more_as_a_whole():
+    # given a curve whose healthy runs move 9 % (robust sigma) from run to run, now 10 % below everywhere
+    wide = Tolerance(sigmas=4, min_pct=15, curve_pct=8)
+    specs, measured = curve({b: 900.0 for b in ["4KiB", "16KiB", "64KiB", "256KiB", "1MiB"]}, spread=60.0, tol=wide)
+
+    # when it is judged
+    [check] = performance_checks(baselines=specs, measurements=measured, model_name="demo-model",
+                                 tolerances={"disk.seq_": wide})
+
+    # then that is within its noise: the whole curve may be 4 sigmas (36 %) worse
+    assert verdict.whole_curve_threshold(specs, wide) == pytest.approx(4 * 1.4826 * 6.0)
+    assert check.passed
+
+
+def test_a_seeded_baseline_is_judged_point_by_point():
+    # given a reference seed (three runs: too few to know the curve's run-to-run noise)
+    seed = [BaselineSpec(metric=f"disk.seq_write_mb_per_s[{b}]", expected=1000.0, unit="MB/s", tolerance_pct=60,
+                         higher_is_better=True, spread=5.0, samples=3) for b in ["4KiB", "64KiB", "1MiB"]]
+
+    # when a curve 20 % below it everywhere is judged: within the seed's 60 % band
+    [check] = performance_checks(baselines=seed, measurements={s.metric: 800.0 for s in seed},
+                                 model_name="demo-model", tolerances={"disk.seq_": TOL})
+
+    # then it passes: no whole-curve rule until the baseline is learned
+    assert verdict.whole_curve_threshold(seed, TOL) is None
+    assert check.passed
 
 
 def test_a_curve_within_its_band_passes():
