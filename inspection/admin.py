@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from assets.admin import ReadOnlyAdmin
 from assets.models import HardwareModel
 from console import inspection_chart, ui
 from inspection import services
@@ -126,7 +127,7 @@ class BaselineVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Baseline)
-class BaselineAdmin(admin.ModelAdmin):
+class BaselineAdmin(ReadOnlyAdmin):
     """Every baseline point of every version, to search across them. Read-only: a band is set by hand through
     the baseline versions' "Set a band" page, which makes a new version."""
 
@@ -139,15 +140,6 @@ class BaselineAdmin(admin.ModelAdmin):
     @admin.display(description="Limit (worst that passes)")
     def limit(self, baseline: Baseline) -> str:
         return f"{baseline.limit():.4g} {baseline.unit}"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class InspectionCheckInline(admin.TabularInline):
@@ -166,7 +158,7 @@ class InspectionCheckInline(admin.TabularInline):
 
 
 @admin.register(Inspection)
-class InspectionAdmin(admin.ModelAdmin):
+class InspectionAdmin(ReadOnlyAdmin):  # verdicts come from the judged measurements only
     list_display = ["id", "asset", "purpose", "verdict_badge", "summary_short", "requested_at", "finished_at", "runner"]
     list_filter = ["verdict", "purpose"]
     search_fields = ["asset__hostname"]
@@ -197,16 +189,6 @@ class InspectionAdmin(admin.ModelAdmin):
             context["charts"] = inspection_chart.inspection_charts(obj)
             context["curves_json"] = context["charts"]["curves"]
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
-
-    # Verdicts come from the judged measurements only, never typed in.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Repair ticket")
     def ticket(self, inspection: Inspection):

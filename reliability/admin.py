@@ -1,22 +1,12 @@
 """The staff action log and the outbox, read-only: the console shows who did what from where, and what work is owed."""
 from django.contrib import admin
 
+from assets.admin import ReadOnlyAdmin
 from reliability.models import OutboxJob, StaffAction
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(StaffAction)
-class StaffActionAdmin(ReadOnly):
+class StaffActionAdmin(ReadOnlyAdmin):
     list_display = ["at", "actor", "address", "via", "method", "path", "status_code"]
     list_filter = ["via", "method", "status_code"]
     search_fields = ["actor", "path", "address", "target"]
@@ -25,7 +15,7 @@ class StaffActionAdmin(ReadOnly):
 
 
 @admin.register(OutboxJob)
-class OutboxJobAdmin(ReadOnly):
+class OutboxJobAdmin(ReadOnlyAdmin):
     list_display = ["id", "task", "args", "created_at", "sends", "sent_at", "finished_at", "outcome", "last_error"]
     list_filter = ["task", "outcome"]
     show_full_result_count = False
