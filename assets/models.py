@@ -225,7 +225,8 @@ class AssetTransition(models.Model):
 class Fault(models.Model):
     """One event from a detector about one asset. Every raw event is kept."""
 
-    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="faults")
+    # No index of its own: (asset, received_at) below starts with it.
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="faults", db_index=False)
     component = models.CharField(max_length=20, choices=Component.choices)
     severity = models.CharField(max_length=20, choices=Severity.choices)
     summary = models.CharField(max_length=500)
@@ -248,6 +249,8 @@ class Fault(models.Model):
         ]
         indexes = [
             models.Index(fields=["asset", "-id"]),
+            # Ingest's dedup and warning counts: a machine's faults of the last minutes, not all of its history.
+            models.Index(fields=["asset", "received_at"], name="fault_asset_received"),
             models.Index(fields=["component", "-id"]),
             models.Index(fields=["severity", "-id"]),
         ]

@@ -27,10 +27,10 @@ def create_assets(cur, *, first: int, count: int, pool_ids: list[int], model_ids
         INSERT INTO assets_asset (hostname, serial, asset_tag, hardware_model_id, pool_id, site, rack, state,
                                   state_changed_at, created_at, exclude_from_automation, flapping)
         SELECT 'node-' || lpad(g::text, 6, '0') || '.dc' || mod(g, 4), 'SN' || lpad(g::text, 8, '0'),
-               'AT' || lpad(g::text, 7, '0'), (%(models)s::bigint[])[1 + mod(g, %(n_models)s)],
-               (%(pools)s::bigint[])[1 + mod(g, %(n_pools)s)], 'site-' || mod(g, 4), 'R' || lpad(mod(g, 500)::text, 3, '0'),
-               (%(states)s::text[])[1 + mod(g, %(n_states)s)], now(), now(), false, false
-        FROM generate_series(%(first)s, %(last)s) g""",
+               'AT' || lpad(g::text, 7, '0'), (%(models)s::bigint[])[1 + mod(g, %(n_models)s::int)],
+               (%(pools)s::bigint[])[1 + mod(g, %(n_pools)s::int)], 'site-' || mod(g, 4), 'R' || lpad(mod(g, 500)::text, 3, '0'),
+               (%(states)s::text[])[1 + mod(g, %(n_states)s::int)], now(), now(), false, false
+        FROM generate_series(%(first)s::int, %(last)s::int) g""",
                 {"models": model_ids, "n_models": len(model_ids), "pools": pool_ids, "n_pools": len(pool_ids),
                  "states": states, "n_states": len(states), "first": first, "last": first + count - 1})
 

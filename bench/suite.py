@@ -201,14 +201,14 @@ def isolation_latency(port: int, token: str, db_url: str, *, first: int, count: 
             at = time.time()
             status, _ = client.call("POST", "/api/v1/faults/", {
                 "asset": host, "component": "disk", "severity": "critical", "summary": "bench latency",
-                "event_id": f"latency-{n}"})
+                "event_id": f"latency-{first + n}"})
             with lock:
                 sent[host] = at
                 errors[0] += status != 202
         client.close()
 
     run_threads(8, load)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120  # a backlog (the machine slower than the rate) is waited for, and shows
     rows = []
     with psycopg.connect(db_url, autocommit=True) as conn:
         while time.monotonic() < deadline:
@@ -258,7 +258,7 @@ def storm(port: int, token: str, db_url: str, *, pool_id: int, first: int, count
             time.sleep(max(0.0, started + within * k / len(batches) - time.time()))
             status, _ = client.call("POST", "/api/v1/faults/", [
                 {"asset": hostname(first + n), "component": "memory", "severity": "critical",
-                 "summary": "bench storm", "event_id": f"storm-{n}"} for n in numbers])
+                 "summary": "bench storm", "event_id": f"storm-{first + n}"} for n in numbers])
             with lock:
                 errors[0] += status != 202
         client.close()

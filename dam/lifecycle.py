@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 S = AssetState
 # The machines a pool's budget is a share of: all but the ones not (yet, or any more) in the fleet.
 IN_FLEET = (S.ACTIVE, S.ISOLATED, S.IN_REPAIR, S.VERIFYING, S.RETURNED)
+# Follow-up jobs for many assets (a batch of faults, a storm) are coalesced: one job for up to this many assets.
+JOB_CHUNK = 100
 
 class TransitionConflict(Exception):
     """The asked-for transition is not allowed from the asset's current state (API: 409)."""
@@ -116,8 +118,8 @@ def report_faults(*, detector: str, items: list) -> list[asset_services.FaultOut
 
 
 def faults_received(faults: list[Fault]) -> None:
-    """Decide, for freshly stored faults, what happens next. Called inside the ingest transaction, with the assets
-    locked.
+    """Decide, for freshly stored faults (their repeats already marked: faults_mark_repeats), what happens next.
+    Called inside the ingest transaction, with the assets locked.
 
     A fault asks for an isolation when its pool's policy says so (assets/policy.py): by its severity, by adding up
     to N warnings within a window, or by arriving during probation. The isolate job then checks the pool's budget.
@@ -126,7 +128,6 @@ def faults_received(faults: list[Fault]) -> None:
     if not faults:
         return
     now = timezone.now()
-    asset_services.faults_mark_repeats(faults, now)
     warnings = asset_services.recent_warnings(faults, now)
     to_isolate: dict[int, tuple[Fault, str]] = {}
     to_attach: list[Fault] = []
@@ -139,8 +140,12 @@ def faults_received(faults: list[Fault]) -> None:
             to_isolate.setdefault(asset.id, (fault, asked))
         elif asset.state in (S.IN_REPAIR, S.VERIFYING) and fault.severity != Severity.INFO:
             to_attach.append(fault)
-    for fault, asked in to_isolate.values():
-        _after_commit(tasks.isolate_asset, fault.asset_id, fault.id, asked)
+    # Coalesced: one isolate job per JOB_CHUNK assets of the batch, not one per asset (a storm of 10,000 critical
+    # faults is 100 jobs). Within a job each asset is still decided on its own, in arrival order.
+    owed = [[fault.asset_id, fault.id, asked] for fault, asked in to_isolate.values()]
+    for start in range(0, len(owed), JOB_CHUNK):
+        first, *others = owed[start:start + JOB_CHUNK]
+        _after_commit(tasks.isolate_asset, *first, *([others] if others else []))
     if to_attach:
         tickets = {t.asset_id: t for t in RepairTicket.objects.filter(
             asset_id__in={f.asset_id for f in to_attach}, closed_at__isnull=True)}
@@ -153,37 +158,78 @@ def faults_received(faults: list[Fault]) -> None:
 # 2. isolate: active | returned → isolated ------------------------------------------------------------------
 def isolate_for_fault(*, asset_id: int, fault_id: int | None, asked: str = "",
                       actor: str = "job:isolate_asset") -> str | None:
-    """Automation's isolation, within the pool's policy: the switches, the budget, the storm cooldown.
+    """Automation's isolation, within the pool's policy: the switches, the budget, the storm cooldown."""
+    return isolate_for_faults([(asset_id, fault_id, asked)], actor=actor).get(asset_id)
+
+
+def isolate_for_faults(items, *, actor: str = "job:isolate_asset") -> dict[int, str | None]:
+    """isolate_for_fault for several assets at once: `items` are (asset_id, fault_id, asked), in arrival order.
+    Returns each asset's decision (None: nothing left to decide).
 
     The pool row is locked first, so the decisions of one pool are taken one at a time and its budget holds
-    whatever the number of workers. Every decision is recorded, including the ones that did nothing.
+    whatever the number of workers. Every decision is recorded, including the ones that did nothing. Per pool, one
+    transaction: the pool locked and its counts taken once, its assets locked together in id order; each asset is
+    then decided in turn exactly as if alone, the counts following every isolation.
     """
+    pool_of = dict(Asset.objects.filter(pk__in={i[0] for i in items}).values_list("id", "pool_id"))
+    by_pool: dict[int, list] = {}
+    for asset_id, fault_id, asked in items:
+        if asset_id in pool_of:
+            by_pool.setdefault(pool_of[asset_id], []).append((asset_id, fault_id, asked))
+    decisions: dict[int, str | None] = {}
+    for pool_id, group in sorted(by_pool.items()):
+        decisions.update(_isolate_in_pool(pool_id, group, actor=actor))
+    return decisions
+
+
+def _isolate_in_pool(pool_id: int, group: list, *, actor: str) -> dict[int, str | None]:
     now = timezone.now()
+    decisions: dict[int, str | None] = {}
     with transaction.atomic():
-        pool_id = Asset.objects.values_list("pool_id", flat=True).get(pk=asset_id)
         pool = Pool.objects.select_for_update().get(pk=pool_id)
-        asset = _locked(asset_id)
-        fault = Fault.objects.filter(pk=fault_id).first() if fault_id else None
-        if asset.state not in (S.ACTIVE, S.RETURNED) or asset.isolation_requests.filter(
-                status=RequestStatus.PENDING).exists():
-            return None  # already out of service, or waiting for staff: this fault adds nothing to decide
+        ids = sorted({asset_id for asset_id, _, _ in group})
+        assets = {a.pk: a for a in Asset.objects.select_for_update(of=("self",))
+                  .select_related("pool", "hardware_model").filter(pk__in=ids).order_by("id")}
+        faults = Fault.objects.in_bulk([fault_id for _, fault_id, _ in group if fault_id])
+        waiting = set(IsolationRequest.objects.filter(asset_id__in=ids, status=RequestStatus.PENDING)
+                      .values_list("asset_id", flat=True))
         counts = Asset.objects.filter(pool=pool).aggregate(
             size=Count("id", filter=Q(state__in=IN_FLEET)), unavailable=Count("id", filter=Q(state__in=OUT_OF_SERVICE)))
-        answer = policy.decide(pool=pool, excluded=asset.exclude_from_automation,
-                               fleet_paused=FleetAutomation.is_paused(), unavailable=counts["unavailable"],
-                               pool_size=counts["size"], now=now)
-        why = " — ".join(part for part in (fault and fault_reason(fault), asked) if part)
-        AutomationDecision.objects.create(asset=asset, fault=fault, decision=answer.decision, actor=actor,
-                                          reason=f"{why} → {answer.reason}", at=now)
-        if answer.decision == Decision.ISOLATED:
-            _isolate(asset, actor=actor, reason=why)
-        elif answer.decision == Decision.PENDING_APPROVAL:
-            IsolationRequest.objects.create(asset=asset, fault=fault, reason=f"{why}; {answer.reason}",
-                                            requested_at=now)
-            if answer.budget_hit:
-                pool.budget_hit_at = now
-                pool.save(update_fields=["budget_hit_at"])
-        return answer.decision
+        paused = FleetAutomation.is_paused()
+        decided, requested, isolated = [], [], []
+        for asset_id, fault_id, asked in group:
+            asset = assets.get(asset_id)
+            if asset is None or asset_id in decisions:
+                continue  # gone meanwhile, or decided already in this batch
+            fault = faults.get(fault_id)
+            if asset.state not in (S.ACTIVE, S.RETURNED) or asset_id in waiting:
+                decisions[asset_id] = None  # already out of service, or waiting for staff: nothing to decide
+                continue
+            answer = policy.decide(pool=pool, excluded=asset.exclude_from_automation, fleet_paused=paused,
+                                   unavailable=counts["unavailable"], pool_size=counts["size"], now=now)
+            why = " — ".join(part for part in (fault and fault_reason(fault), asked) if part)
+            decided.append(AutomationDecision(asset=asset, fault=fault, decision=answer.decision, actor=actor,
+                                              reason=f"{why} → {answer.reason}", at=now))
+            if answer.decision == Decision.ISOLATED:
+                _isolate(asset, actor=actor, reason=why, owe_ticket=False)
+                isolated.append(asset_id)
+                counts["unavailable"] += 1
+            elif answer.decision == Decision.PENDING_APPROVAL:
+                requested.append(IsolationRequest(asset=asset, fault=fault, reason=f"{why}; {answer.reason}",
+                                                  requested_at=now))
+                waiting.add(asset_id)
+                if answer.budget_hit:
+                    pool.budget_hit_at = now  # the storm cooldown starts for the next decisions too
+            decisions[asset_id] = answer.decision
+        AutomationDecision.objects.bulk_create(decided)
+        IsolationRequest.objects.bulk_create(requested)
+        if pool.budget_hit_at == now:
+            pool.save(update_fields=["budget_hit_at"])
+        # The repair tickets: one job per JOB_CHUNK isolated machines, so both workers share a storm's.
+        for start in range(0, len(isolated), JOB_CHUNK):
+            first, *others = isolated[start:start + JOB_CHUNK]
+            _after_commit(tasks.open_repair_ticket, first, *([others] if others else []))
+    return decisions
 
 
 def isolate(*, asset_id: int, actor: str, reason: str) -> Asset:
@@ -194,7 +240,8 @@ def isolate(*, asset_id: int, actor: str, reason: str) -> Asset:
     return asset
 
 
-def _isolate(asset: Asset, *, actor: str, reason: str) -> None:
+def _isolate(asset: Asset, *, actor: str, reason: str, owe_ticket: bool = True) -> None:
+    """owe_ticket=False: the caller owes the open_repair_ticket job (coalesced with others)."""
     _apply(asset, "isolate", actor=actor, reason=reason)
     asset.isolation_requests.filter(status=RequestStatus.PENDING).update(
         status=RequestStatus.SUPERSEDED, decided_by=actor, decided_at=asset.state_changed_at,
@@ -204,7 +251,8 @@ def _isolate(asset: Asset, *, actor: str, reason: str) -> None:
             >= settings.DAM_FLAPPING_ISOLATIONS):
         asset.flapping = True  # staff clear it once they have looked at the machine
         asset.save(update_fields=["flapping"])
-    _after_commit(tasks.open_repair_ticket, asset.id)
+    if owe_ticket:
+        _after_commit(tasks.open_repair_ticket, asset.id)
 
 
 def approve_isolation(*, request_id: int, actor: str, reason: str = "") -> IsolationRequest:
@@ -435,12 +483,13 @@ def inspection_finished(*, inspection_id: int, report: dict | None, runner: str,
             _delivery_verdict(asset, inspection, actor=actor)
         elif inspection.purpose == Purpose.SCHEDULED and inspection.verdict == Verdict.FAILED:
             # A healthy-looking machine that fails its checks is a fault like any other.
-            fault = Fault.objects.create(
+            fault = Fault(
                 asset=asset, component=inspection_services.failing_component(inspection),
                 severity=Severity.CRITICAL, summary=inspection.summary[:500], detector="inspection",
                 details={"inspection": inspection.id},
             )
-            fault.asset = asset
+            asset_services.faults_mark_repeats([fault], timezone.now())  # before it is stored, as in ingest
+            fault.save()
             faults_received([fault])  # the asset is locked already
     return inspection
 

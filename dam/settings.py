@@ -141,6 +141,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A database host that does not answer at all is reported (503) after a few seconds, not waited for forever.
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
         os.environ.get("DAM_DB_CONNECT_TIMEOUT", "5"))
+    # Server-side binding lets psycopg prepare the statements a connection runs again and again (from the 5th
+    # run): PostgreSQL then skips parsing and planning them, which cost more than running them (ingest's queries
+    # plan in ~1 ms and run in ~0.2 ms).
+    if env_bool("DAM_DB_SERVER_SIDE_BINDING", True):
+        DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -168,6 +173,9 @@ CELERY_TASK_ACKS_LATE = True
 # A job whose worker dies mid-way is delivered again; every job is safe to run twice.
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes the database connection before and after every job unless this is set; it then closes
+# them every 2 × this many jobs. Broken or old connections are dropped before each job instead (dam/celery.py).
+CELERY_DB_REUSE_MAX = int(os.environ.get("DAM_WORKER_DB_REUSE_MAX", "100000"))
 CELERY_TASK_ALWAYS_EAGER = env_bool("DAM_TASKS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

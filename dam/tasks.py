@@ -4,11 +4,12 @@ import logging
 import socket
 
 from celery import shared_task
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 
 from dam import lifecycle
 from inspection import services as inspection_services
 from inspection.models import Inspection
+from reliability import outbox
 
 log = logging.getLogger(__name__)
 
@@ -16,19 +17,46 @@ log = logging.getLogger(__name__)
 TRANSIENT = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
 
 
-@shared_task(acks_late=True, **TRANSIENT)
-def isolate_asset(asset_id: int, fault_id: int, asked: str = "") -> None:
+# Under load, a job takes over this many other jobs of its kind still waiting in the broker (outbox.jobs_take_over):
+# one pass and one pool lock for all of them instead of one each, so the backlog shrinks instead of growing.
+TAKE_OVER = 20
+
+
+def _isolations(asset_id: int, fault_id: int, asked: str = "", others=None) -> list[tuple]:
+    return [(asset_id, fault_id, asked), *map(tuple, others or [])]
+
+
+@shared_task(bind=True, acks_late=True, **TRANSIENT)
+def isolate_asset(self, asset_id: int, fault_id: int, asked: str = "", others=None) -> None:
     """Isolate for a fault (`asked`: why the policy asks), if the pool's budget allows; a second run finds
-    nothing left to decide."""
-    lifecycle.isolate_for_fault(asset_id=asset_id, fault_id=fault_id, asked=asked)
+    nothing left to decide. `others`: more [asset_id, fault_id, asked] of the same batch, decided in the same
+    pass (lifecycle.isolate_for_faults), with those of the isolate jobs waiting behind this one."""
+    mine = outbox.job_id_of(self.request.id)
+    if outbox.job_is_finished(mine):
+        return  # taken over and done by another isolate job
+    with transaction.atomic():
+        items = _isolations(asset_id, fault_id, asked, others)
+        for args in outbox.jobs_take_over(self, but=mine, limit=TAKE_OVER):
+            items += _isolations(*args)
+        lifecycle.isolate_for_faults(items)
 
 
-@shared_task(acks_late=True, **TRANSIENT)
-def open_repair_ticket(asset_id: int) -> None:
-    try:
-        lifecycle.start_repair(asset_id=asset_id, actor="job:open_repair_ticket")
-    except lifecycle.TransitionConflict as conflict:
-        log.info("open_repair_ticket: nothing to do for asset %s (%s)", asset_id, conflict.state)
+@shared_task(bind=True, acks_late=True, **TRANSIENT)
+def open_repair_ticket(self, asset_id: int, others=None) -> None:
+    """Open the repair ticket of an isolated asset, and of each of `others` (asset ids isolated together) and of
+    the open_repair_ticket jobs waiting behind this one, each asset in its own savepoint."""
+    mine = outbox.job_id_of(self.request.id)
+    if outbox.job_is_finished(mine):
+        return
+    with transaction.atomic():
+        asset_ids = [asset_id, *(others or [])]
+        for args in outbox.jobs_take_over(self, but=mine, limit=TAKE_OVER):
+            asset_ids += [args[0], *(args[1] if len(args) > 1 else [])]
+        for one in dict.fromkeys(asset_ids):
+            try:
+                lifecycle.start_repair(asset_id=one, actor="job:open_repair_ticket")
+            except lifecycle.TransitionConflict as conflict:
+                log.info("open_repair_ticket: nothing to do for asset %s (%s)", one, conflict.state)
 
 
 @shared_task(acks_late=True, **TRANSIENT)

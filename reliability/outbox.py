@@ -53,11 +53,38 @@ def job_send(job: OutboxJob) -> bool:
     return True
 
 
+def job_id_of(task_id) -> int | None:
+    """The outbox row of a Celery task id ("outbox-<row id>-<send number>"), None for a task sent otherwise."""
+    if not task_id or not str(task_id).startswith(TASK_ID_PREFIX):
+        return None
+    return int(str(task_id)[len(TASK_ID_PREFIX):].split("-")[0])
+
+
+def job_is_finished(job_id: int | None) -> bool:
+    return bool(job_id) and OutboxJob.objects.filter(pk=job_id, finished_at__isnull=False).exists()
+
+
+def jobs_take_over(task, *, but: int | None, limit: int) -> list[list]:
+    """Coalescing, for a job that is cheaper done for many at once: take over up to `limit` other jobs of `task`
+    that are sent and not finished (under load, their messages wait in the broker behind this one) and return
+    their args. Call it inside the transaction that does their work: they are marked finished with it (or not at
+    all, if it rolls back), so that their own messages, when they come, find nothing left to do (job_is_finished).
+    A job that another worker is running at this moment may be taken over too: it is then done twice, which every
+    job is safe to be."""
+    taken = list(OutboxJob.objects.select_for_update(skip_locked=True)
+                 .filter(task=task.name, finished_at__isnull=True, sent_at__isnull=False).exclude(pk=but)
+                 .order_by("id")[:limit])
+    if taken:
+        OutboxJob.objects.filter(pk__in=[job.pk for job in taken]).update(finished_at=timezone.now(),
+                                                                           outcome="SUCCESS")
+    return [job.args for job in taken]
+
+
 def job_finished_signal(sender=None, task_id=None, state=None, **kwargs) -> None:
     """Celery's task_postrun, in the worker: an outbox job that ran to the end (or failed for good) is finished."""
-    if not task_id or not str(task_id).startswith(TASK_ID_PREFIX):
+    job_id = job_id_of(task_id)
+    if job_id is None:
         return
-    job_id = int(str(task_id)[len(TASK_ID_PREFIX):].split("-")[0])
     now = timezone.now()
     owed = OutboxJob.objects.filter(pk=job_id, finished_at__isnull=True)
     try:
