@@ -59,10 +59,17 @@ def faults_store(*, detector: str, items: list) -> tuple[list[FaultOutcome], lis
 
     # Locked (in id order, so two batches never deadlock) until the faults are stored and acted on: a transition
     # cannot slip in between reading an asset's state and deciding what its fault triggers.
+    # An info fault never triggers anything, whatever its machine's state (assets/policy.py, faults_received): its
+    # machine is read, not locked, so that batches of info faults do not queue up behind each other. NO KEY UPDATE
+    # serialises with the lifecycle's steps all the same, but lets other inserts that point at the asset (faults,
+    # audit rows: their foreign-key checks) through. The pools come along, not locked (of=self).
     hostnames = {d["asset"] for _, d in valid}
-    # The pools come along (not locked: of=self) for the policy decisions that follow.
-    assets = {a.hostname: a for a in Asset.objects.select_for_update(of=("self",)).select_related("pool")
-              .filter(hostname__in=hostnames).order_by("id")}
+    to_lock = {d["asset"] for _, d in valid if d["severity"] != Severity.INFO}
+    assets = {a.hostname: a for a in Asset.objects.select_for_update(of=("self",), no_key=True)
+              .select_related("pool").filter(hostname__in=to_lock).order_by("id")} if to_lock else {}
+    if hostnames - to_lock:
+        assets.update((a.hostname, a) for a in Asset.objects.select_related("pool").filter(
+            hostname__in=hostnames - to_lock))
     event_ids = {d["event_id"] for _, d in valid if d.get("event_id")}
     seen = dict(Fault.objects.filter(detector=detector, event_id__in=event_ids).values_list("event_id", "id"))
 

@@ -45,7 +45,8 @@ SIZE = {
     "pgbench_seconds": 5 if QUICK else 15,
     "ingest_seconds": 5 if QUICK else 20,
     "ingest_clients": 8,
-    "latency_rate": 100,  # critical faults per second
+    # critical faults per second (BENCH_LATENCY_RATE: find the rate this machine keeps up with)
+    "latency_rate": int(os.environ.get("BENCH_LATENCY_RATE", "100")),
     "latency_seconds": 5 if QUICK else 30,
     "storm_assets": 2_000 if QUICK else 10_000,
     "storm_seconds": 2 if QUICK else 10,  # the storm's faults all arrive within this

@@ -52,8 +52,11 @@ class TransitionConflict(Exception):
 def _locked(asset_id: int) -> Asset:
     """The asset row, locked until the transaction ends: concurrent steps on one asset queue up here."""
     # of=self: the pool and hardware model rows come along for reading but are not locked (the budget step locks
-    # the pool first, then the asset; locking both here in one statement could deadlock with it).
-    return Asset.objects.select_for_update(of=("self",)).select_related("pool", "hardware_model").get(pk=asset_id)
+    # the pool first, then the asset; locking both here in one statement could deadlock with it). NO KEY UPDATE:
+    # steps (and ingest) still queue up here, but inserts that merely point at the asset (a new fault's
+    # foreign-key check) do not wait for them.
+    return Asset.objects.select_for_update(of=("self",), no_key=True).select_related(
+        "pool", "hardware_model").get(pk=asset_id)
 
 
 def _apply(asset: Asset, name: str, *, actor: str, reason: str) -> None:
@@ -188,7 +191,7 @@ def _isolate_in_pool(pool_id: int, group: list, *, actor: str) -> dict[int, str 
     with transaction.atomic():
         pool = Pool.objects.select_for_update().get(pk=pool_id)
         ids = sorted({asset_id for asset_id, _, _ in group})
-        assets = {a.pk: a for a in Asset.objects.select_for_update(of=("self",))
+        assets = {a.pk: a for a in Asset.objects.select_for_update(of=("self",), no_key=True)
                   .select_related("pool", "hardware_model").filter(pk__in=ids).order_by("id")}
         faults = Fault.objects.in_bulk([fault_id for _, fault_id, _ in group if fault_id])
         waiting = set(IsolationRequest.objects.filter(asset_id__in=ids, status=RequestStatus.PENDING)

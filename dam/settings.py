@@ -141,11 +141,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A database host that does not answer at all is reported (503) after a few seconds, not waited for forever.
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
         os.environ.get("DAM_DB_CONNECT_TIMEOUT", "5"))
-    # Server-side binding lets psycopg prepare the statements a connection runs again and again (from the 5th
-    # run): PostgreSQL then skips parsing and planning them, which cost more than running them (ingest's queries
-    # plan in ~1 ms and run in ~0.2 ms).
-    if env_bool("DAM_DB_SERVER_SIDE_BINDING", True):
-        DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
