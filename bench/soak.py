@@ -235,6 +235,9 @@ def main():
     env = {**os.environ, "DAM_DATA_DIR": str(data_dir), "DAM_INSPECTION_RUNNER": "local",
            "DAM_CHECK_SECONDS": "0.2", "DAM_DISK_SCRATCH_BYTES": str(8 * 2**20),
            "DAM_PROBATION_SWEEP_SECONDS": "10", "DAM_QUEUE": f"dam-soak-{os.getpid()}", "DAM_PORT": str(port),
+           # The soak sends the same machines round again and again: without this they are all retired within
+           # minutes (3 hardware repairs in 90 days) and the rest of the run has nothing left to repair.
+           "DAM_RETIRE_AFTER_HARDWARE_REPAIRS": "1000000",
            "DJANGO_SETTINGS_MODULE": "dam.settings"}
     stack = "PostgreSQL + " if "DATABASE_URL" in os.environ else "SQLite + "
     stack += "Redis" if env.get("CELERY_BROKER_URL", "").startswith("redis") else (

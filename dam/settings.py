@@ -153,6 +153,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     _control_dir = DATA_DIR / "broker" / "control"
     for _dir in (_queue_dir, _processed_dir, _control_dir):
         _dir.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT = "dam.broker:Transport"  # writes each message whole before a worker can see it
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
