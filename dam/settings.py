@@ -153,7 +153,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     _control_dir = DATA_DIR / "broker" / "control"
     for _dir in (_queue_dir, _processed_dir, _control_dir):
         _dir.mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT = "dam.broker:Transport"  # writes each message whole before a worker can see it
+    # "filesystem://" means DAM's own filesystem transport, which writes each message whole before a worker can see
+    # it (dam/broker.py). An alias, not broker_transport: a URL given later (CELERY_BROKER_WRITE_URL) still decides.
+    from kombu.transport import TRANSPORT_ALIASES
+    TRANSPORT_ALIASES["filesystem"] = "dam.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
