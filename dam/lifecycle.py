@@ -357,12 +357,7 @@ def dismiss(*, asset_id: int, actor: str, reason: str) -> Asset:
     with transaction.atomic():
         asset = _locked(asset_id)
         _apply(asset, "dismiss", actor=actor, reason=reason)
-        if ticket := open_ticket_of(asset):
-            ticket.status = TicketStatus.CANCELLED
-            ticket.closed_at = timezone.now()
-            ticket.add_note(f"Cancelled by {actor}: false alarm. {reason}")
-            ticket.save()
-            _ticket_event(ticket, "cancelled")
+        _cancel_open_ticket(asset, note=f"Cancelled by {actor}: false alarm. {reason}")
     return asset
 
 
@@ -371,13 +366,18 @@ def retire(*, asset_id: int, actor: str, reason: str) -> Asset:
     with transaction.atomic():
         asset = _locked(asset_id)
         _apply(asset, "retire", actor=actor, reason=reason)
-        if ticket := open_ticket_of(asset):
-            ticket.status = TicketStatus.CANCELLED
-            ticket.closed_at = timezone.now()
-            ticket.add_note(f"Cancelled: the machine was retired by {actor}. {reason}")
-            ticket.save()
-            _ticket_event(ticket, "cancelled")
+        _cancel_open_ticket(asset, note=f"Cancelled: the machine was retired by {actor}. {reason}")
     return asset
+
+
+def _cancel_open_ticket(asset: Asset, *, note: str) -> None:
+    """The machine left repair without one (dismissed, retired): its open ticket, if any, is cancelled."""
+    if ticket := open_ticket_of(asset):
+        ticket.status = TicketStatus.CANCELLED
+        ticket.closed_at = timezone.now()
+        ticket.add_note(note)
+        ticket.save()
+        _ticket_event(ticket, "cancelled")
 
 
 def reinstate(*, asset_id: int, actor: str, reason: str) -> Asset:

@@ -399,8 +399,10 @@ def test_dashboard_figures_from_the_audit_trail(admin_client, make_asset):
     ticket = in_repair(repaired)
     lifecycle.resolve_ticket(ticket_id=ticket.id, actor="tech", action_taken="replaced disk")
     inspection = Inspection.objects.get(asset=repaired)
-    # A returned machine, 30 hours after its isolation yesterday (the audit rows say when).
-    AssetTransition.objects.filter(asset=repaired, transition="isolate").update(at=now - timedelta(hours=30))
+    # A returned machine, isolated yesterday at noon (the audit rows say when). A fixed hour of the day, not
+    # "30 hours ago": that lands the day before yesterday whenever the suite runs before 06:00.
+    isolated_at = (now - timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
+    AssetTransition.objects.filter(asset=repaired, transition="isolate").update(at=isolated_at)
     lifecycle.inspection_finished(inspection_id=inspection.id, runner="worker:test",
                                   report=healthy_report(repaired.hardware_model))
     in_repair(make_asset("host-broken"))
@@ -412,7 +414,8 @@ def test_dashboard_figures_from_the_audit_trail(admin_client, make_asset):
     assert data["live"]["total"] == 3 and data["live"]["out_of_service"] == 1
     assert data["live"]["pools"] == [{"pool": "batch", "states": data["live"]["by_state"], "total": 3,
                                       "out_of_service": 1}]
-    assert data["time_to_repair"]["repairs"] == 1 and data["time_to_repair"]["mean_hours"] == pytest.approx(30, abs=0.1)
+    assert data["time_to_repair"]["repairs"] == 1 and data["time_to_repair"]["mean_hours"] == pytest.approx(
+        (now - isolated_at).total_seconds() / 3600, abs=0.1)
     assert data["first_time_fix"] == {"closed": 1, "first_time": 1, "rate_pct": 100.0}
     assert data["per_day"]["isolations"][-2:] == [1, 1]
     assert data["per_day"]["returns"][-1] == 1
