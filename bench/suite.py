@@ -63,6 +63,7 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
 CORES = os.cpu_count() or 2
 WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", str(2 * CORES)))
 WORKER_CONCURRENCY = int(os.environ.get("BENCH_WORKER_CONCURRENCY", str(CORES)))
+ISOLATE_CONCURRENCY = int(os.environ.get("BENCH_ISOLATE_CONCURRENCY", "1"))
 STORM_BUDGET = "10%"
 
 
@@ -431,7 +432,7 @@ def table(r: dict) -> str:
         goal = f"p95 <= 50 ms: {ok(v['p95_ms'] <= GOALS['list_p95_ms'])}" if kind.startswith("asset list") else ""
         rows.append((f"5. {kind}, p50 / p95", f"{v['p50_ms']:.1f} / {v['p95_ms']:.1f} ms",
                      f"{r['assets']:,} assets, {r['faults_total']:,} faults", goal))
-    for name in ("web", "worker"):
+    for name in ("web", "worker", "isolate worker"):
         m = r["memory_mb"][name]
         rows.append((f"6. {name} RSS before (2) / after (4)", f"{m['before']:.0f} / {m['after']:.0f} MB",
                      f"{m['after'] - m['before']:+.0f} MB", ""))
@@ -467,7 +468,8 @@ def main() -> None:
 
     processes = []
     results: dict = {"mode": "quick" if QUICK else "full", "machine": machine(), "sizes": SIZE,
-                     "web_workers": WEB_WORKERS, "worker_concurrency": WORKER_CONCURRENCY}
+                     "web_workers": WEB_WORKERS, "worker_concurrency": WORKER_CONCURRENCY,
+                     "isolate_worker_concurrency": ISOLATE_CONCURRENCY}
     say(f"bench ({results['mode']}): {results['machine']}")
     try:
         say("  migrate, fleet …")
@@ -486,12 +488,19 @@ def main() -> None:
                                        "--workers", str(WEB_WORKERS), "--worker-class", "gthread", "--threads", "2",
                                        "--keep-alive", "30", "--backlog", "2048", "--timeout", "120"],
                                env, data_dir))
-        processes.append(start("worker", [sys.executable, "-m", "celery", "-A", "dam", "worker", "--concurrency",
-                                          str(WORKER_CONCURRENCY), "--loglevel", "WARNING"], env, data_dir))
+        # As the README advises for a busy fleet: one worker for the isolate queue alone, one for the other jobs.
+        queue = env["DAM_QUEUE"]
+        processes.append(start("worker", [sys.executable, "-m", "celery", "-A", "dam", "worker", "-Q", queue,
+                                          "--concurrency", str(WORKER_CONCURRENCY), "--loglevel", "WARNING"],
+                               env, data_dir))
+        processes.append(start("isolate-worker", [sys.executable, "-m", "celery", "-A", "dam", "worker", "-Q",
+                                                  f"{queue}-isolate", "--concurrency", str(ISOLATE_CONCURRENCY),
+                                                  "--hostname", "isolate@%h", "--loglevel", "WARNING"],
+                               env, data_dir))
         wait_ready(port)
-        web, worker = (psutil.Process(p.pid) for p in processes)
+        web, worker, isolate_worker = (psutil.Process(p.pid) for p in processes)
         time.sleep(3)  # the worker's children start and connect
-        before = {"web": rss_mb(web), "worker": rss_mb(worker)}
+        before = {"web": rss_mb(web), "worker": rss_mb(worker), "isolate worker": rss_mb(isolate_worker)}
 
         say("  2. ingest …")
         first, count = layout["workload"]
@@ -513,7 +522,8 @@ def main() -> None:
         results.update(storm(port, detector, db_url, pool_id=fleet["storm_pool"], first=first, count=count,
                              within=SIZE["storm_seconds"], timeout=SIZE["storm_timeout"]))
         results["memory_mb"] = {name: {"before": before[name], "after": rss_mb(p)}
-                                for name, p in (("web", web), ("worker", worker))}
+                                for name, p in (("web", web), ("worker", worker),
+                                                ("isolate worker", isolate_worker))}
 
         say(f"  5. {SIZE['faults']:,} faults …")
         with psycopg.connect(db_url, autocommit=True) as conn, conn.cursor() as cur:
@@ -540,7 +550,8 @@ def main() -> None:
 
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     say(f"\n{results['mode']} run, {results['seconds']:.0f} s — {results['machine']}")
-    say(f"gunicorn {WEB_WORKERS} workers × 2 threads, celery worker concurrency {WORKER_CONCURRENCY}\n")
+    say(f"gunicorn {WEB_WORKERS} workers × 2 threads, celery worker concurrency {WORKER_CONCURRENCY}, "
+        f"isolate worker concurrency {ISOLATE_CONCURRENCY}\n")
     say(table(results))
     say("\nwritten: bench/results.json")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -167,6 +168,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 # Separate queues let several DAM installations (or test runs) share one broker.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("DAM_QUEUE", "dam")
+# Taking a failing machine out of service must not wait behind the slower paperwork (repair tickets, inspections):
+# isolate jobs have a queue of their own. A worker started without -Q serves both; on a busy fleet one worker
+# serves only this queue (`celery -A dam worker -Q dam-isolate`), so an isolation never queues behind the rest.
+DAM_ISOLATE_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}-isolate"
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name)
+                      for name in (CELERY_TASK_DEFAULT_QUEUE, DAM_ISOLATE_QUEUE)]
+CELERY_TASK_ROUTES = {"dam.tasks.isolate_asset": {"queue": DAM_ISOLATE_QUEUE}}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 # A job whose worker dies mid-way is delivered again; every job is safe to run twice.
@@ -272,7 +280,7 @@ else:
 # --- API ------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "dam.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["dam.permissions.ReadAnyWriteStaff"],

@@ -15,9 +15,9 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
-from knox.auth import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from dam.auth import TokenAuthentication
 from reliability.models import IdempotentRequest
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"

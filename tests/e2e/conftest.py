@@ -26,8 +26,10 @@ def _database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def start_worker(name: str, log_path: Path, scratch: Path, concurrency: int = 2) -> subprocess.Popen:
-    """A real `celery worker` process on this test run's database, broker and queue; returns once it is ready."""
+def start_worker(name: str, log_path: Path, scratch: Path, concurrency: int = 2,
+                 queues: list[str] | None = None) -> subprocess.Popen:
+    """A real `celery worker` process on this test run's database, broker and queues (all of them, or `queues`);
+    returns once it is ready."""
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
@@ -43,7 +45,7 @@ def start_worker(name: str, log_path: Path, scratch: Path, concurrency: int = 2)
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "dam", "worker", "--concurrency", str(concurrency),
              "--loglevel", "INFO", "--hostname", f"{name}@%h", "--without-gossip", "--without-mingle",
-             "--without-heartbeat"],
+             "--without-heartbeat", *(["-Q", ",".join(queues)] if queues else [])],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 60

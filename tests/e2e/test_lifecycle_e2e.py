@@ -7,8 +7,10 @@ import sys
 
 import pytest
 
+from dam.celery import app as celery_app
+from reliability.models import OutboxJob
 from repairs.models import RepairTicket
-from tests.e2e.conftest import ROOT, issue_token, wait_for_state
+from tests.e2e.conftest import ROOT, issue_token, start_worker, stop_worker, wait_for_state
 
 pytestmark = pytest.mark.e2e
 
@@ -45,6 +47,34 @@ def test_critical_fault_is_isolated_ticketed_verified_and_returned(worker, http,
         ("start_repair", "job:open_repair_ticket"),
         ("isolate", "job:isolate_asset"),
     ]
+
+
+def test_an_isolate_worker_isolates_while_the_ticket_waits_for_the_other_worker(transactional_db, live_server,
+                                                                                 http, asset, tmp_path, settings):
+    # given only a worker for the isolate queue, as on a busy fleet (README: several machines)
+    celery_app.conf.task_always_eager = False
+    isolate_log, rest_log = tmp_path / "isolate-worker.log", tmp_path / "worker.log"
+    isolate_worker = start_worker("isolate", isolate_log, tmp_path / "scratch-isolate",
+                                  concurrency=1, queues=[settings.DAM_ISOLATE_QUEUE])
+    detector, staff = http("detector"), http("staff")
+    try:
+        # when a critical fault arrives, the machine is isolated at once
+        post_critical_fault(detector, asset.hostname, "split-1")
+        wait_for_state(staff, asset.hostname, "isolated")
+        # and its ticket job is owed to the other queue, which nobody serves yet
+        ticket_job = OutboxJob.objects.get(task="dam.tasks.open_repair_ticket")
+        assert ticket_job.sent_at is not None and ticket_job.finished_at is None
+
+        # then the worker of the other jobs opens the ticket
+        rest = start_worker("rest", rest_log, tmp_path / "scratch-rest",
+                            queues=[settings.CELERY_TASK_DEFAULT_QUEUE])
+        try:
+            assert wait_for_state(staff, asset.hostname, "in_repair")["open_ticket"] is not None
+        finally:
+            stop_worker(rest, rest_log)
+    finally:
+        stop_worker(isolate_worker, isolate_log)
+    assert RepairTicket.objects.filter(asset=asset).count() == 1
 
 
 def test_failing_inspection_sends_the_machine_back_with_the_ticket_reopened(worker, http, asset):

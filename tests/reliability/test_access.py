@@ -9,12 +9,15 @@ from io import StringIO
 import pytest
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from dam import lifecycle
+from reliability.tasks import purge_expired
 from tests.api.helpers import API, assert_error, assert_ok
 from tests.reliability.processes import ROOT
 
@@ -157,6 +160,25 @@ def test_a_token_expires_by_itself(db, fleet):
     assert_ok(client.get(f"{API}/assets/"))
     time.sleep(1.1)
     assert_error(client.get(f"{API}/assets/"), 401)
+
+
+def test_other_expired_tokens_go_with_the_hourly_purge_not_with_each_request(db, fleet):
+    # given alice's live token and an older one of hers that has expired
+    fleet(1)
+    live = issue("alice", "viewer")
+    issue("alice", "viewer", expires_in="90d")
+    AuthToken.objects.filter(expiry__isnull=False).update(expiry=timezone.now() - timedelta(seconds=1))
+
+    # when she uses the live one, nothing else is swept (knox would query and sweep on every request)
+    with CaptureQueriesContext(connection) as queries:
+        assert_ok(client_with(live).get(f"{API}/pools/"))
+    assert AuthToken.objects.count() == 2
+    assert sum("knox_authtoken" in q["sql"] for q in queries.captured_queries) == 1
+
+    # then the hourly purge deletes the expired one and keeps the live one
+    assert purge_expired()["api_tokens"] == 1
+    assert client_with(live).get(f"{API}/pools/").status_code == 200
+    assert AuthToken.objects.get().expiry is None
 
 
 @pytest.mark.parametrize("text", ["0", "ten", "5w", "-1d", "99999999999d"])
