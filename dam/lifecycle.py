@@ -196,6 +196,9 @@ def _isolate_in_pool(pool_id: int, group: list, *, actor: str) -> dict[int, str 
         faults = Fault.objects.in_bulk([fault_id for _, fault_id, _ in group if fault_id])
         waiting = set(IsolationRequest.objects.filter(asset_id__in=ids, status=RequestStatus.PENDING)
                       .values_list("asset_id", flat=True))
+        isolated_lately = dict(AssetTransition.objects.filter(
+            asset_id__in=ids, transition=Transition.ISOLATE, at__gte=_flapping_since(now))
+            .values("asset_id").annotate(n=Count("id")).values_list("asset_id", "n"))
         counts = Asset.objects.filter(pool=pool).aggregate(
             size=Count("id", filter=Q(state__in=IN_FLEET)), unavailable=Count("id", filter=Q(state__in=OUT_OF_SERVICE)))
         paused = FleetAutomation.is_paused()
@@ -214,7 +217,9 @@ def _isolate_in_pool(pool_id: int, group: list, *, actor: str) -> dict[int, str 
             decided.append(AutomationDecision(asset=asset, fault=fault, decision=answer.decision, actor=actor,
                                               reason=f"{why} → {answer.reason}", at=now))
             if answer.decision == Decision.ISOLATED:
-                _isolate(asset, actor=actor, reason=why, owe_ticket=False)
+                # (no pending request to supersede: an asset waiting for approval is not decided again)
+                _isolate(asset, actor=actor, reason=why, owe_ticket=False, pending_requests=False,
+                         isolated_before=isolated_lately.get(asset_id, 0))
                 isolated.append(asset_id)
                 counts["unavailable"] += 1
             elif answer.decision == Decision.PENDING_APPROVAL:
@@ -243,19 +248,32 @@ def isolate(*, asset_id: int, actor: str, reason: str) -> Asset:
     return asset
 
 
-def _isolate(asset: Asset, *, actor: str, reason: str, owe_ticket: bool = True) -> None:
-    """owe_ticket=False: the caller owes the open_repair_ticket job (coalesced with others)."""
+def _isolate(asset: Asset, *, actor: str, reason: str, owe_ticket: bool = True, pending_requests: bool = True,
+             isolated_before: int | None = None) -> None:
+    """owe_ticket=False: the caller owes the open_repair_ticket job (coalesced with others).
+    pending_requests=False: the caller knows the asset has no pending isolation request to supersede.
+    isolated_before: its isolations within the flapping window before this one, if the caller counted them (one
+    query for a whole batch instead of one per asset)."""
     _apply(asset, "isolate", actor=actor, reason=reason)
-    asset.isolation_requests.filter(status=RequestStatus.PENDING).update(
-        status=RequestStatus.SUPERSEDED, decided_by=actor, decided_at=asset.state_changed_at,
-        decision_reason="isolated meanwhile")
-    since = asset.state_changed_at - timedelta(days=settings.DAM_ESCALATION_DAYS)
-    if (not asset.flapping and asset.transitions.filter(transition=Transition.ISOLATE, at__gte=since).count()
-            >= settings.DAM_FLAPPING_ISOLATIONS):
-        asset.flapping = True  # staff clear it once they have looked at the machine
-        asset.save(update_fields=["flapping"])
+    if pending_requests:
+        asset.isolation_requests.filter(status=RequestStatus.PENDING).update(
+            status=RequestStatus.SUPERSEDED, decided_by=actor, decided_at=asset.state_changed_at,
+            decision_reason="isolated meanwhile")
+    if not asset.flapping:
+        if isolated_before is None:
+            isolations = asset.transitions.filter(transition=Transition.ISOLATE,
+                                                  at__gte=_flapping_since(asset.state_changed_at)).count()
+        else:
+            isolations = isolated_before + 1
+        if isolations >= settings.DAM_FLAPPING_ISOLATIONS:
+            asset.flapping = True  # staff clear it once they have looked at the machine
+            asset.save(update_fields=["flapping"])
     if owe_ticket:
         _after_commit(tasks.open_repair_ticket, asset.id)
+
+
+def _flapping_since(now):
+    return now - timedelta(days=settings.DAM_ESCALATION_DAYS)
 
 
 def approve_isolation(*, request_id: int, actor: str, reason: str = "") -> IsolationRequest:

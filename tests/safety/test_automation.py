@@ -205,6 +205,17 @@ def test_a_machine_isolated_again_and_again_is_flagged_flapping(asset, eager_job
             walk_to_returned(asset)
 
 
+def test_a_machine_isolated_again_and_again_by_faults_is_flagged_flapping(asset, eager_jobs, settings):
+    # the automatic path counts a whole batch's earlier isolations in one query
+    settings.DAM_FLAPPING_ISOLATIONS = 3
+    for round_ in range(3):
+        report(asset, event_id=f"smart-{round_}", component=["disk", "memory", "cpu"][round_])
+        assert Asset.objects.get(pk=asset.pk).flapping is (round_ == 2)
+        assert asset.transitions.filter(transition="isolate", actor="job:isolate_asset").count() == round_ + 1
+        if round_ < 2:
+            walk_to_returned(asset)
+
+
 def test_too_many_hardware_repairs_retire_the_machine(asset, eager_jobs, settings):
     settings.DAM_RETIRE_AFTER_HARDWARE_REPAIRS = 2
     for _ in range(2):
