@@ -1,5 +1,6 @@
 """API token authentication: django-rest-knox's, made cheaper per request."""
 from django.utils import timezone
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from knox.models import get_token_model
 from knox.signals import token_expired
@@ -22,3 +23,9 @@ class TokenAuthentication(KnoxTokenAuthentication):
 def purge_expired_tokens(*, now=None) -> int:
     deleted, _ = get_token_model().objects.filter(expiry__lt=now or timezone.now()).delete()
     return deleted
+
+
+class TokenScheme(KnoxTokenScheme):
+    """The API schema documents it as the knox token it is ("Authorization: Token <token>")."""
+
+    target_class = "dam.auth.TokenAuthentication"
