@@ -489,14 +489,12 @@ def main() -> None:
                                        "--keep-alive", "30", "--backlog", "2048", "--timeout", "120"],
                                env, data_dir))
         # As the README advises for a busy fleet: one worker for the isolate queue alone, one for the other jobs.
-        queue = env["DAM_QUEUE"]
-        processes.append(start("worker", [sys.executable, "-m", "celery", "-A", "dam", "worker", "-Q", queue,
-                                          "--concurrency", str(WORKER_CONCURRENCY), "--loglevel", "WARNING"],
-                               env, data_dir))
-        processes.append(start("isolate-worker", [sys.executable, "-m", "celery", "-A", "dam", "worker", "-Q",
-                                                  f"{queue}-isolate", "--concurrency", str(ISOLATE_CONCURRENCY),
-                                                  "--hostname", "isolate@%h", "--loglevel", "WARNING"],
-                               env, data_dir))
+        from django.conf import settings
+        for name, queue, concurrency in (("worker", settings.CELERY_TASK_DEFAULT_QUEUE, WORKER_CONCURRENCY),
+                                         ("isolate-worker", settings.DAM_ISOLATE_QUEUE, ISOLATE_CONCURRENCY)):
+            processes.append(start(name, [
+                sys.executable, "-m", "celery", "-A", "dam", "worker", "-Q", queue, "--concurrency", str(concurrency),
+                "--hostname", f"{name}@%h", "--loglevel", "WARNING"], env, data_dir))
         wait_ready(port)
         web, worker, isolate_worker = (psutil.Process(p.pid) for p in processes)
         time.sleep(3)  # the worker's children start and connect

@@ -9,7 +9,8 @@ from knox.signals import token_expired
 class TokenAuthentication(KnoxTokenAuthentication):
     """knox's, without its sweep of the token owner's *other* tokens on every request (one more query per request,
     and every detector request pays it). The presented token is still refused, and deleted, once expired; the
-    others are deleted by the hourly purge job (purge_expired_tokens)."""
+    others are deleted by the hourly purge job (purge_expired_tokens). knox has no setting for this, so it overrides
+    knox's private _cleanup_token: check it again when upgrading django-rest-knox (pinned in requirements.txt)."""
 
     def _cleanup_token(self, auth_token) -> bool:
         if auth_token.expiry is not None and auth_token.expiry < timezone.now():
