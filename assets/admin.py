@@ -1,7 +1,7 @@
 """Admin console for the fleet: assets with their lifecycle buttons and one timeline, bulk actions, inventory
 import, hardware models, pools, faults, the audit trail and isolations waiting for approval.
 
-State changes go through dam/lifecycle.py, never through the admin's own save: the lifecycle writes the audit row
+State changes go through the lifecycle (lifecycle/), never through the admin's own save: the lifecycle writes the audit row
 and starts the follow-up jobs (repair ticket, inspection). Faults and audit rows are records and stay read-only.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from assets.forms import BulkReasonForm, InventoryUploadForm, TransitionReasonFo
 from assets.models import (Asset, AssetTransition, AutomationDecision, Fault, FleetAutomation, HardwareModel,
                            IsolationRequest, Pool)
 from console import inventory, timeline, ui
-from dam import lifecycle
+import lifecycle
 
 # How much of an asset's past its page shows; the full lists are one link away.
 TIMELINE_ROWS = 100
@@ -105,9 +105,7 @@ class OverdueFilter(YesNoFilter):
 
     def condition(self, request):
         Ticket = _open_ticket_model()
-        return Exists(Ticket.objects.filter(asset=OuterRef("pk"), closed_at__isnull=True,
-                                            status__in=lifecycle.WORKABLE,
-                                            due_at__lt=timezone.now()))
+        return Exists(Ticket.objects.overdue().filter(asset=OuterRef("pk")))
 
 
 class PendingApprovalFilter(YesNoFilter):

@@ -17,7 +17,7 @@ OUT_OF_SERVICE = (AssetState.ISOLATED, AssetState.IN_REPAIR, AssetState.VERIFYIN
 
 
 class Transition(models.TextChoices):
-    """The lifecycle's transitions (methods of assets.models.Asset, steps of dam/lifecycle.py)."""
+    """The lifecycle's transitions (methods of assets.models.Asset, steps of the lifecycle (lifecycle/))."""
 
     ISOLATE = "isolate"
     START_REPAIR = "start_repair"

@@ -111,7 +111,7 @@ MACHINE_ONLY = {"admin": False, "manual": False}
 
 
 class Asset(ConcurrentTransitionMixin, models.Model):
-    """One physical machine. Its `state` moves only through the transitions below (see dam/lifecycle.py)."""
+    """One physical machine. Its `state` moves only through the transitions below (see lifecycle/)."""
 
     hostname = models.CharField(max_length=253, unique=True)
     serial = models.CharField(max_length=100, blank=True, db_index=True)
@@ -135,7 +135,7 @@ class Asset(ConcurrentTransitionMixin, models.Model):
         return self.hostname
 
     # The lifecycle table of the contract, one method per row. The bodies are empty on purpose: the side
-    # effects (tickets, inspections, audit rows, jobs) live in dam/lifecycle.py, which calls these.
+    # effects (tickets, inspections, audit rows, jobs) live in lifecycle/, which calls these.
 
     @transition(state, source=[S.ACTIVE, S.RETURNED], target=S.ISOLATED,
                 permission=may_transition_assets, custom={"label": "Isolate", "manual": True})
@@ -182,7 +182,7 @@ class Asset(ConcurrentTransitionMixin, models.Model):
     def reinstate(self):
         """Staff bring a retired machine back; it is repaired and verified before it serves again."""
 
-    # Delivery (dam/lifecycle.py, "0. Delivery"): a machine recorded as `new` is inspected before it first serves.
+    # Delivery (lifecycle/delivery.py): a machine recorded as `new` is inspected before it first serves.
     @transition(state, source=S.NEW, target=S.ACTIVE, permission=may_transition_assets, custom=MACHINE_ONLY)
     def accept_delivery(self):
         """The delivery inspection passed: the new machine enters service."""

@@ -1,7 +1,7 @@
 """A pool's isolation policy: which faults ask for an isolation, and whether automation may grant it.
 
 Pure functions over plain values, so every rule reads in one place and is tested without a database.
-dam/lifecycle.py gathers the numbers (under the pool's row lock) and acts on the answer.
+the lifecycle (lifecycle/) gathers the numbers (under the pool's row lock) and acts on the answer.
 """
 from __future__ import annotations
 

@@ -8,9 +8,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dam.settings")
 
 app = Celery("dam")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-# The lifecycle's jobs live in dam/tasks.py, beside dam/lifecycle.py; the apps' own in <app>/tasks.py.
+# The apps' jobs live in <app>/tasks.py; the lifecycle's in lifecycle/tasks.py (a package, not an installed app).
 app.autodiscover_tasks()
-app.autodiscover_tasks(["dam"])
+app.autodiscover_tasks(["lifecycle"])
 
 
 @task_prerun.connect(weak=False)

@@ -10,7 +10,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from dam.lifecycle import RequestConflict, TicketConflict, TransitionConflict
+from assets.conflicts import Conflict
 
 log = logging.getLogger(__name__)
 DATABASE_DOWN = "The database is unavailable; try again shortly."
@@ -18,13 +18,8 @@ RETRY_AFTER = "5"
 
 
 def json_exception_handler(exc, context):
-    if isinstance(exc, TransitionConflict):
-        return Response({"detail": exc.detail, "state": exc.state, "allowed": exc.allowed},
-                        status=status.HTTP_409_CONFLICT)
-    if isinstance(exc, TicketConflict):
-        return Response({"detail": exc.detail, "status": exc.ticket.status}, status=status.HTTP_409_CONFLICT)
-    if isinstance(exc, RequestConflict):
-        return Response({"detail": exc.detail, "status": exc.request.status}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, Conflict):
+        return Response({"detail": exc.detail, **exc.fields}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, (OperationalError, InterfaceError)):
         log.warning("database unavailable: %s", exc)
         return Response({"detail": DATABASE_DOWN}, status=status.HTTP_503_SERVICE_UNAVAILABLE,

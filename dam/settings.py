@@ -174,7 +174,7 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("DAM_QUEUE", "dam")
 DAM_ISOLATE_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}-isolate"
 CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name)
                       for name in (CELERY_TASK_DEFAULT_QUEUE, DAM_ISOLATE_QUEUE)]
-CELERY_TASK_ROUTES = {"dam.tasks.isolate_asset": {"queue": DAM_ISOLATE_QUEUE}}
+CELERY_TASK_ROUTES = {"lifecycle.tasks.isolate_asset": {"queue": DAM_ISOLATE_QUEUE}}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 # A job whose worker dies mid-way is delivered again; every job is safe to run twice.
@@ -190,15 +190,15 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "end-probation": {
-        "task": "dam.tasks.end_probation_sweep",
+        "task": "lifecycle.tasks.end_probation_sweep",
         "schedule": float(os.environ.get("DAM_PROBATION_SWEEP_SECONDS", "60")),
     },
     "reconcile-stuck-assets": {
-        "task": "dam.tasks.reconcile_stuck_assets",
+        "task": "lifecycle.tasks.reconcile_stuck_assets",
         "schedule": float(os.environ.get("DAM_RECONCILE_SECONDS", "60")),
     },
     "scheduled-inspections": {
-        "task": "dam.tasks.scheduled_inspections",
+        "task": "lifecycle.tasks.scheduled_inspections",
         "schedule": float(os.environ.get("DAM_SCHEDULED_INSPECTION_SECONDS", "3600")),
     },
     "relay-outbox": {

@@ -1,7 +1,7 @@
 """Writes for inspections and baselines: request an inspection, claim it, record and judge what the host measured;
 seed, learn, pin and hand-set a hardware model's baseline versions.
 
-These never touch an asset's state; dam/lifecycle.py acts on the verdict.
+These never touch an asset's state; the lifecycle (lifecycle/) acts on the verdict.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Admin console for repair tickets: the technicians' queue.
 
 Technicians take tickets (assign to me), edit the assignee and notes and move a ticket between open and in
-progress. Resolving goes through dam/lifecycle.py (it sends the machine to verification); tickets are opened and
+progress. Resolving goes through the lifecycle (lifecycle/) (it sends the machine to verification); tickets are opened and
 closed by the lifecycle only.
 """
 from django import forms
@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from console import ui
-from dam import lifecycle
+import lifecycle
 from repairs.choices import WORKABLE, RepairAction, TicketStatus
 from repairs.models import RepairTicket
 

@@ -4,7 +4,19 @@ from django.db.models import Q
 from django.utils import timezone
 
 from assets.models import Asset, Fault
-from repairs.choices import RepairAction, TicketStatus
+from repairs.choices import WORKABLE, RepairAction, TicketStatus
+
+
+class RepairTicketQuerySet(models.QuerySet):
+    def unclosed(self):
+        """The incident is not over: open, in progress, or resolved and waiting for its verification."""
+        return self.filter(closed_at__isnull=True)
+
+    def overdue(self, now=None):
+        """Still being worked (open or in progress) past its due time: the one definition the API, the console
+        and the dashboard use. A resolved ticket waiting for its machine's verification is not late: the
+        technician's part is done."""
+        return self.filter(status__in=WORKABLE, due_at__lt=now or timezone.now())
 
 
 class RepairTicket(models.Model):
@@ -36,6 +48,8 @@ class RepairTicket(models.Model):
                                         help_text="What the technician did, given when resolving.")
     due_at = models.DateTimeField(null=True, blank=True, help_text="Past this, the ticket is overdue (SLA).")
 
+    objects = RepairTicketQuerySet.as_manager()
+
     class Meta:
         ordering = ["-id"]
         constraints = [
@@ -49,7 +63,8 @@ class RepairTicket(models.Model):
 
     @property
     def overdue(self) -> bool:
-        return self.closed_at is None and self.due_at is not None and self.due_at < timezone.now()
+        """RepairTicketQuerySet.overdue, for one ticket in hand."""
+        return self.status in WORKABLE and self.due_at is not None and self.due_at < timezone.now()
 
     def add_note(self, text: str) -> None:
         stamp = timezone.now().strftime("%Y-%m-%d %H:%M UTC")

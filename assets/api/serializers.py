@@ -123,7 +123,7 @@ class AssetSerializer(RejectUnknownFields, serializers.ModelSerializer):
 
     def create(self, validated_data):
         if validated_data.pop("delivery", False):
-            from dam import lifecycle  # the delivery step lives with the rest of the lifecycle
+            import lifecycle  # the delivery step lives with the rest of the lifecycle
 
             return lifecycle.receive_delivery(actor=self.context["request"].user.username, **validated_data)
         return super().create(validated_data)

@@ -16,7 +16,7 @@ from assets.api.serializers import (AssetSerializer, AssetTransitionSerializer, 
 from assets.choices import RequestStatus
 from assets.models import Fault, FleetAutomation, HardwareModel, IsolationRequest, Pool
 from assets.selectors import asset_list
-from dam import lifecycle
+import lifecycle
 from dam.pagination import ByHostnameCursorPagination, NewestFirstCursorPagination
 from dam.permissions import PostsFaults
 

@@ -7,7 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from dam import lifecycle
+import lifecycle
 from dam.permissions import IsAgent
 from dam.roles import AGENT, roles_of
 from inspection import services

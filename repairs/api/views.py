@@ -7,7 +7,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from dam import lifecycle
+import lifecycle
 from repairs.api.serializers import RepairTicketSerializer, ResolveSerializer
 from repairs.choices import TicketStatus
 from repairs.models import RepairTicket

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from assets.models import Asset, AssetTransition, Fault
-from dam import lifecycle
+import lifecycle
 from inspection.models import Inspection
 from repairs.models import RepairTicket
 

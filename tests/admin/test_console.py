@@ -17,7 +17,7 @@ from django.utils import timezone
 from assets.models import Asset, AssetTransition, Fault, IsolationRequest
 from console import dashboard, inspection_chart
 from console.groups import HARDWARE_STAFF, VIEWER
-from dam import lifecycle
+import lifecycle
 from inspection.models import Inspection
 from repairs.models import RepairTicket
 from tests.admin.test_admin import fault_on, in_repair, messages_of, passing_report
@@ -134,7 +134,7 @@ def test_bulk_approve_isolates_what_waited_for_the_budget(technician_client, mak
     waiting = make_asset("host-waiting")
     other = make_asset("host-other")
     fault = fault_on(waiting)
-    assert lifecycle.isolate_for_fault(asset_id=waiting.id, fault_id=fault.id) == "pending_approval"
+    assert lifecycle.isolate_for_faults([(waiting.id, fault.id, "")])[waiting.id] == "pending_approval"
 
     page = technician_client.get(CHANGELIST, {"pending_approval": "yes"})
     assert [a.hostname for a in page.context["cl"].result_list] == ["host-waiting"]

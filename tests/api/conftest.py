@@ -1,7 +1,7 @@
 """Fixtures for the API tests: machines already somewhere along the lifecycle."""
 import pytest
 
-from dam import lifecycle
+import lifecycle
 from repairs.models import RepairTicket
 
 

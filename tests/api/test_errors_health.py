@@ -82,7 +82,7 @@ def test_an_unexpected_error_is_500_json_without_a_traceback(api, asset, monkeyp
     def broken(**kwargs):
         raise RuntimeError("planted bug")
 
-    monkeypatch.setattr("dam.lifecycle.request_transition", broken)
+    monkeypatch.setattr("lifecycle.request_transition", broken)
     staff = api("staff")
     staff.raise_request_exception = False
 

@@ -9,7 +9,7 @@ from django.db import connection
 
 from assets.choices import AssetState as S
 from assets.models import Asset, AssetTransition, Fault
-from dam import lifecycle
+import lifecycle
 from repairs.models import RepairTicket
 from tests.assets.helpers import fault, put_in_state
 

@@ -4,7 +4,7 @@ import pytest
 from assets import services
 from assets.choices import AssetState as S
 from assets.models import Asset, Fault
-from dam import lifecycle
+import lifecycle
 from repairs.models import RepairTicket
 from tests.assets.helpers import fault, history, put_in_state
 

@@ -5,7 +5,8 @@ from django.utils import timezone
 
 from assets.choices import AssetState as S
 from assets.models import Asset, AssetTransition, Pool
-from dam import lifecycle, tasks
+import lifecycle
+from lifecycle import tasks
 from tests.assets.helpers import put_in_state
 
 

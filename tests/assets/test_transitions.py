@@ -7,7 +7,7 @@ import pytest
 from assets.choices import AssetState as S
 from assets.choices import Transition as T
 from assets.models import Asset, AssetTransition
-from dam import lifecycle
+import lifecycle
 from inspection.choices import Purpose, Verdict
 from inspection.models import Inspection
 from tests.assets.helpers import healthy_report, missing_dimm_report, put_in_state

@@ -2,7 +2,7 @@
 repairs, inspections that pass or fail (with made-up but plausible measurements), then the timestamps spread over
 the last 30 days so the dashboard has a history to draw.
 
-Only timestamps are moved afterwards; every state change went through dam/lifecycle.py.
+Only timestamps are moved afterwards; every state change went through the lifecycle (lifecycle/).
 """
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from assets.models import Asset, AssetTransition, Fault, HardwareModel, Pool
-from dam import lifecycle
+import lifecycle
+from lifecycle import intake
 from inspection.models import Baseline, Inspection
 from repairs.models import RepairTicket
 
@@ -98,7 +99,7 @@ def _fault(asset, rng, component=None) -> Fault:
 def incident(asset: Asset, rng: random.Random, *, fail_first=False, finish=True, component=None) -> RepairTicket:
     """One incident the way the jobs and a technician run it: fault → isolate → ticket → resolve → inspection."""
     fault = _fault(asset, rng, component)
-    lifecycle.isolate(asset_id=asset.id, actor="job:isolate_asset", reason=lifecycle.fault_reason(fault))
+    lifecycle.isolate(asset_id=asset.id, actor="job:isolate_asset", reason=intake.fault_reason(fault))
     ticket = lifecycle.start_repair(asset_id=asset.id, actor="job:open_repair_ticket")
     if ticket is None or not finish:
         return ticket
@@ -155,7 +156,7 @@ def build_fleet(assets_per_pool: int = 24, seed: int = 7) -> dict:
             continue
         step = rng.choice(["isolated", "in_repair", "in_repair", "verifying"])
         fault = _fault(asset, rng)
-        lifecycle.isolate(asset_id=asset.id, actor="job:isolate_asset", reason=lifecycle.fault_reason(fault))
+        lifecycle.isolate(asset_id=asset.id, actor="job:isolate_asset", reason=intake.fault_reason(fault))
         if step in ("in_repair", "verifying"):
             ticket = lifecycle.start_repair(asset_id=asset.id, actor="job:open_repair_ticket")
             if step == "verifying" and ticket:
@@ -166,7 +167,7 @@ def build_fleet(assets_per_pool: int = 24, seed: int = 7) -> dict:
     Pool.objects.filter(name="storage").update(max_unavailable=str(out))
     waiting = next(a for a in reversed(storage) if Asset.objects.get(pk=a.pk).state == "active")
     fault = _fault(waiting, rng, "disk")
-    lifecycle.isolate_for_fault(asset_id=waiting.id, fault_id=fault.id)
+    lifecycle.isolate_for_faults([(waiting.id, fault.id, "")])[waiting.id]
     # One repair ticket long past its SLA.
     late = RepairTicket.objects.filter(closed_at__isnull=True, status="open").order_by("id").first()
     if late:

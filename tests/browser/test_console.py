@@ -7,7 +7,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from assets.models import Asset, AssetTransition
-from dam import lifecycle
+import lifecycle
 from tests.browser.conftest import PASSWORD
 
 def wait(driver, seconds=10):

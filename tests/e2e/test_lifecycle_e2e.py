@@ -62,7 +62,7 @@ def test_an_isolate_worker_isolates_while_the_ticket_waits_for_the_other_worker(
         post_critical_fault(detector, asset.hostname, "split-1")
         wait_for_state(staff, asset.hostname, "isolated")
         # and its ticket job is owed to the other queue, which nobody serves yet
-        ticket_job = OutboxJob.objects.get(task="dam.tasks.open_repair_ticket")
+        ticket_job = OutboxJob.objects.get(task="lifecycle.tasks.open_repair_ticket")
         assert ticket_job.sent_at is not None and ticket_job.finished_at is None
 
         # then the worker of the other jobs opens the ticket

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from assets.choices import AssetState as S
 from assets.models import Asset
-from dam import lifecycle
+import lifecycle
 from inspection import measure, services
 from inspection.choices import BaselineKind, Purpose, Verdict
 from inspection.models import Baseline, BaselineVersion, Inspection

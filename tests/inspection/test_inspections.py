@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from assets.choices import AssetState as S
 from assets.models import Asset, AssetTransition, Fault, HardwareModel
-from dam import lifecycle, tasks
+import lifecycle
+from repairs import services as tickets
+from lifecycle import tasks
 from inspection import services
 from inspection.choices import Purpose, Verdict
 from inspection.models import Inspection
@@ -57,7 +59,7 @@ def test_a_passing_inspection_returns_the_asset_and_closes_its_ticket(asset, eag
     assert f"Verified by inspection #{inspection.id}" in ticket.notes
     row = asset.transitions.get(transition="pass_verification")
     assert row.actor == f"job:inspection #{inspection.id}"
-    assert lifecycle.open_ticket_of(asset) is None
+    assert tickets.open_ticket_of(asset) is None
 
 
 def test_a_failing_inspection_reopens_the_same_ticket_with_the_numbers(asset, hardware_model, eager_jobs):

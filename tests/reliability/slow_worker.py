@@ -15,11 +15,12 @@ django.setup()
 
 from celery.bin.celery import main  # noqa: E402
 
-from dam import lifecycle  # noqa: E402
+import lifecycle  # noqa: E402
+from lifecycle import transitions  # noqa: E402
 from inspection import services as inspection_services  # noqa: E402
 
 STEP = float(os.environ.get("DAM_TEST_STEP_SECONDS", "1"))
-apply_step, measure = lifecycle._apply, inspection_services.measure_here
+apply_step, measure = transitions.apply, inspection_services.measure_here
 
 
 def slow_apply(*args, **kwargs):
@@ -32,7 +33,9 @@ def slow_measure(*args, **kwargs):
     return measure(*args, **kwargs)
 
 
-lifecycle._apply = slow_apply
+# Every step module holds its own name for transitions.apply.
+for step in (lifecycle.isolation, lifecycle.repair, lifecycle.verification, lifecycle.delivery, lifecycle.probation):
+    step.apply = slow_apply
 inspection_services.measure_here = slow_measure
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from drf_spectacular.generators import SchemaGenerator
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from dam import lifecycle
+import lifecycle
 from reliability.tasks import purge_expired
 from tests.api.helpers import API, assert_error, assert_ok
 from tests.reliability.processes import ROOT

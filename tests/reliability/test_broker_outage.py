@@ -54,7 +54,7 @@ def test_faults_that_arrive_while_the_broker_is_down_are_all_processed_once_it_r
     status, body, _ = request(url, "GET", "/readyz")
     assert status == 503 and body["checks"]["broker"].startswith("unavailable"), body
     assert body["checks"]["database"] == "ok"
-    owed = OutboxJob.objects.filter(task="dam.tasks.isolate_asset", sent_at__isnull=True)
+    owed = OutboxJob.objects.filter(task="lifecycle.tasks.isolate_asset", sent_at__isnull=True)
     assert owed.count() == len(hosts) - 3
     assert Asset.objects.filter(hostname__in=hosts[3:], state="active").count() == len(hosts) - 3
 

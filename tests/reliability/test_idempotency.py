@@ -162,7 +162,7 @@ def test_a_5xx_answer_is_not_kept_so_the_retry_runs(token, fleet, monkeypatch):
     body = {"transition": "isolate", "reason": "fans"}
     path = f"{API}/assets/host-001/transitions/"
     with monkeypatch.context() as patched:
-        patched.setattr("dam.lifecycle.request_transition", lambda **kw: 1 / 0)
+        patched.setattr("lifecycle.request_transition", lambda **kw: 1 / 0)
         assert client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY="k").status_code == 500
     assert not IdempotentRequest.objects.exists()
     assert client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY="k").status_code == 200

@@ -108,7 +108,7 @@ def test_an_unknown_field_is_400_naming_it_and_nothing_is_written(staff, method,
 
 
 def test_unknown_fields_on_the_ticket_and_agent_endpoints_are_400(api, fleet, capsys):
-    from dam import lifecycle
+    import lifecycle
 
     asset = fleet(1)[0]
     lifecycle.isolate(asset_id=asset.id, actor="tests", reason="x")

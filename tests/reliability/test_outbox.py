@@ -7,7 +7,8 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from dam import lifecycle
+import lifecycle
+from lifecycle import transitions
 from dam.celery import app as celery_app
 from reliability import outbox
 from reliability.models import OutboxJob
@@ -18,7 +19,7 @@ def test_a_job_is_recorded_in_the_transaction_of_the_change_and_finished_once_it
     lifecycle.isolate(asset_id=asset.id, actor="tests", reason="fans")
 
     job = OutboxJob.objects.get()
-    assert (job.task, job.args, job.sends, job.outcome) == ("dam.tasks.open_repair_ticket", [asset.id], 1, "SUCCESS")
+    assert (job.task, job.args, job.sends, job.outcome) == ("lifecycle.tasks.open_repair_ticket", [asset.id], 1, "SUCCESS")
     assert job.sent_at and job.finished_at
     asset.refresh_from_db()
     assert asset.state == "in_repair"
@@ -38,11 +39,11 @@ def test_the_relay_sends_what_is_owed_and_due_only(fleet, eager_jobs):
     asset = fleet(1)[0]
     now = timezone.now()
     with transaction.atomic():  # as if the broker had refused them: owed, never sent
-        asset_locked = lifecycle._locked(asset.id)
-        lifecycle._apply(asset_locked, "isolate", actor="tests", reason="fans")
-        due = OutboxJob.objects.create(task="dam.tasks.open_repair_ticket", args=[asset.id],
+        asset_locked = transitions.locked(asset.id)
+        transitions.apply(asset_locked, "isolate", actor="tests", reason="fans")
+        due = OutboxJob.objects.create(task="lifecycle.tasks.open_repair_ticket", args=[asset.id],
                                        next_try_at=now - timedelta(seconds=1))
-        later = OutboxJob.objects.create(task="dam.tasks.open_repair_ticket", args=[asset.id],
+        later = OutboxJob.objects.create(task="lifecycle.tasks.open_repair_ticket", args=[asset.id],
                                          next_try_at=now + timedelta(minutes=5))
 
     assert outbox.relay_owed() == 1
@@ -58,7 +59,7 @@ def test_the_relay_sends_what_is_owed_and_due_only(fleet, eager_jobs):
 
 def test_a_job_sent_but_never_finished_is_sent_again_with_a_growing_wait(fleet, settings):
     settings.DAM_OUTBOX_REDELIVER_SECONDS = 10
-    job = OutboxJob.objects.create(task="dam.tasks.reconcile_stuck_assets", args=[], next_try_at=timezone.now())
+    job = OutboxJob.objects.create(task="lifecycle.tasks.reconcile_stuck_assets", args=[], next_try_at=timezone.now())
     # Not eager: the job goes to the broker and no worker runs it, as if the worker had died with it.
     waits = []
     try:
@@ -75,7 +76,7 @@ def test_a_job_sent_but_never_finished_is_sent_again_with_a_growing_wait(fleet, 
 
 
 def test_a_worker_that_finishes_a_job_marks_it_finished(db):
-    job = OutboxJob.objects.create(task="dam.tasks.reconcile_stuck_assets", args=[], next_try_at=timezone.now(),
+    job = OutboxJob.objects.create(task="lifecycle.tasks.reconcile_stuck_assets", args=[], next_try_at=timezone.now(),
                                    sends=2)
     outbox.job_finished_signal(task_id=f"outbox-{job.id}-2", state="RETRY")
     job.refresh_from_db()

@@ -14,7 +14,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
 
-from dam import lifecycle
+import lifecycle
 from dam.wsgi import application
 
 EXAMPLES = int(os.environ.get("DAM_SCHEMATHESIS_EXAMPLES", "10"))

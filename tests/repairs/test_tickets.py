@@ -9,7 +9,9 @@ from django.utils import timezone
 
 from assets.choices import AssetState as S
 from assets.models import Asset, AssetTransition, Fault
-from dam import lifecycle, tasks
+import lifecycle
+from repairs import services as tickets
+from lifecycle import tasks
 from inspection.choices import Purpose, Verdict
 from inspection.models import Inspection
 from repairs.choices import TicketStatus
@@ -140,7 +142,7 @@ def test_dismiss_cancels_the_open_ticket(asset):
     assert ticket.status == TicketStatus.CANCELLED
     assert ticket.closed_at is not None
     assert "false alarm" in ticket.notes and "detector misfired" in ticket.notes and "alice" in ticket.notes
-    assert lifecycle.open_ticket_of(asset) is None
+    assert tickets.open_ticket_of(asset) is None
 
 
 def test_dismiss_without_a_ticket(asset):

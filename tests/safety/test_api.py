@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from assets.models import IsolationRequest
-from dam import lifecycle
+import lifecycle
 from repairs.models import RepairTicket
 from tests.api.helpers import API, assert_error, assert_ok
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from assets.choices import AssetState as S
 from assets.choices import Automation, Decision, RequestStatus
 from assets.models import Asset, AutomationDecision, Fault, FleetAutomation, IsolationRequest
-from dam import lifecycle
+import lifecycle
 from repairs.choices import RepairAction, TicketStatus
 from repairs.models import RepairTicket
 

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from dam import lifecycle
+import lifecycle
 from integrations.models import Delivery, Webhook
 from integrations.services import delivery_send
 from repairs.models import RepairTicket

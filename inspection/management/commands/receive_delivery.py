@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from assets.api.serializers import validate_hostname
 from assets.models import Asset, HardwareModel, Pool
-from dam import lifecycle
+import lifecycle
 
 
 class Command(BaseCommand):

@@ -1,12 +1,13 @@
 """Celery jobs of the lifecycle. Each takes ids, loads the rows, calls one lifecycle step, and is safe to run twice:
-a repeat finds the asset already moved on (TransitionConflict) and stops there."""
+a repeat finds the asset already moved on (TransitionConflict) and stops there. The steps owe these jobs, so the
+jobs import the steps when they run (a module-level import would be a circle)."""
 import logging
 import socket
 
 from celery import shared_task
 from django.db import OperationalError, transaction
 
-from dam import lifecycle
+from assets.conflicts import TransitionConflict
 from inspection import services as inspection_services
 from inspection.models import Inspection
 from reliability import outbox
@@ -38,7 +39,8 @@ def isolate_asset(self, asset_id: int, fault_id: int, asked: str = "", others=No
         items = _isolations(asset_id, fault_id, asked, others)
         for args in outbox.jobs_take_over(self, but=mine, limit=TAKE_OVER):
             items += _isolations(*args)
-        lifecycle.isolate_for_faults(items)
+        from lifecycle.isolation import isolate_for_faults
+        isolate_for_faults(items)
 
 
 @shared_task(bind=True, acks_late=True, **TRANSIENT)
@@ -48,14 +50,15 @@ def open_repair_ticket(self, asset_id: int, others=None) -> None:
     mine = outbox.job_id_of(self.request.id)
     if outbox.job_is_finished(mine):
         return
+    from lifecycle.repair import start_repair
     with transaction.atomic():
         asset_ids = [asset_id, *(others or [])]
         for args in outbox.jobs_take_over(self, but=mine, limit=TAKE_OVER):
             asset_ids += [args[0], *(args[1] if len(args) > 1 else [])]
         for one in dict.fromkeys(asset_ids):
             try:
-                lifecycle.start_repair(asset_id=one, actor="job:open_repair_ticket")
-            except lifecycle.TransitionConflict as conflict:
+                start_repair(asset_id=one, actor="job:open_repair_ticket")
+            except TransitionConflict as conflict:
                 log.info("open_repair_ticket: nothing to do for asset %s (%s)", one, conflict.state)
 
 
@@ -70,19 +73,23 @@ def run_inspection(inspection_id: int) -> None:
         report, error = inspection_services.measure_here(inspection.asset.hardware_model, inspection.profile), ""
     except OSError as exc:  # a disk that cannot be written is a finding, not a crash
         report, error = None, f"{type(exc).__name__}: {exc}"
-    lifecycle.inspection_finished(inspection_id=inspection_id, report=report, runner=runner, error=error)
+    from lifecycle.verdicts import inspection_finished
+    inspection_finished(inspection_id=inspection_id, report=report, runner=runner, error=error)
 
 
 @shared_task(acks_late=True, **TRANSIENT)
 def end_probation_sweep() -> int:
-    return lifecycle.end_probation_sweep()
+    from lifecycle.probation import end_probation_sweep
+    return end_probation_sweep()
 
 
 @shared_task(acks_late=True, **TRANSIENT)
 def reconcile_stuck_assets() -> dict:
-    return lifecycle.reconcile_stuck_assets()
+    from lifecycle.reconcile import reconcile_stuck_assets
+    return reconcile_stuck_assets()
 
 
 @shared_task(acks_late=True, **TRANSIENT)
 def scheduled_inspections() -> list[int]:
-    return lifecycle.scheduled_inspections()
+    from lifecycle.scheduled import scheduled_inspections
+    return scheduled_inspections()

@@ -1,0 +1,33 @@
+"""An inspection's verdict arrives: recorded, judged, and handed to the step whose inspection it was —
+verification (a repaired machine), delivery (a new one), or a scheduled check of a serving one."""
+from __future__ import annotations
+
+from django.db import transaction
+
+from assets.choices import AssetState as S
+from inspection import services as inspection_services
+from inspection.choices import Purpose, Verdict
+from inspection.models import Inspection
+from lifecycle.delivery import delivery_verdict
+from lifecycle.scheduled import scheduled_verdict
+from lifecycle.transitions import locked
+from lifecycle.verification import verification_verdict
+
+
+def inspection_finished(*, inspection_id: int, report: dict | None, runner: str, error: str = "") -> Inspection:
+    """Record what the host measured, judge it, and act on the verdict. Safe to call twice: the second is ignored."""
+    with transaction.atomic():
+        asset_id = Inspection.objects.values_list("asset_id", flat=True).get(pk=inspection_id)
+        asset = locked(asset_id)
+        inspection = Inspection.objects.select_for_update().get(pk=inspection_id)
+        if inspection.finished:
+            return inspection
+        inspection_services.inspection_record(inspection=inspection, report=report, runner=runner, error=error)
+        actor = f"job:inspection #{inspection.id}"
+        if inspection.purpose == Purpose.VERIFICATION and asset.state == S.VERIFYING:
+            verification_verdict(asset, inspection, actor=actor)
+        elif inspection.purpose == Purpose.DELIVERY and asset.state == S.NEW:
+            delivery_verdict(asset, inspection, actor=actor)
+        elif inspection.purpose == Purpose.SCHEDULED and inspection.verdict == Verdict.FAILED:
+            scheduled_verdict(asset, inspection)
+    return inspection
