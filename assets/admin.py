@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
 from django.db import IntegrityError
-from django.db.models import Exists, OuterRef
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -94,7 +94,7 @@ class HasOpenTicketFilter(YesNoFilter):
 
     def condition(self, request):
         Ticket = _open_ticket_model()
-        return Exists(Ticket.objects.filter(asset=OuterRef("pk"), closed_at__isnull=True))
+        return Exists(Ticket.objects.unclosed().filter(asset=OuterRef("pk")))
 
 
 class OverdueFilter(YesNoFilter):
@@ -140,12 +140,15 @@ class AssetChangeList(ChangeList):
         super().get_results(request)
         self.result_list = list(self.result_list)
         ids = [asset.pk for asset in self.result_list]
-        tickets = {asset_id: (ticket_id, due) for asset_id, ticket_id, due in _open_ticket_model().objects.filter(
-            asset_id__in=ids, closed_at__isnull=True).values_list("asset_id", "id", "due_at")}
+        Ticket = _open_ticket_model()
+        tickets = {asset_id: (ticket_id, overdue) for asset_id, ticket_id, overdue in Ticket.objects.unclosed().filter(
+            asset_id__in=ids).annotate(is_overdue=ExpressionWrapper(Ticket.objects.overdue_condition(),
+                                                                    output_field=BooleanField()))
+            .values_list("asset_id", "id", "is_overdue")}
         pending = set(IsolationRequest.objects.filter(asset_id__in=ids, status=RequestStatus.PENDING)
                       .values_list("asset_id", flat=True))
         for asset in self.result_list:
-            asset.open_ticket_id, asset.open_ticket_due = tickets.get(asset.pk, (None, None))
+            asset.open_ticket_id, asset.open_ticket_overdue = tickets.get(asset.pk, (None, False))
             asset.pending_approval = asset.pk in pending
 
 
@@ -201,8 +204,7 @@ class AssetAdmin(FSMAdminMixin, admin.ModelAdmin):
         if not ticket_id:
             return "—"
         url = reverse("admin:repairs_repairticket_change", args=[ticket_id])
-        due = getattr(asset, "open_ticket_due", None)
-        if due and due < timezone.now():
+        if getattr(asset, "open_ticket_overdue", False):
             return format_html('<a href="{}">#{}</a> {}', url, ticket_id, ui.badge("overdue", "bad"))
         return format_html('<a href="{}">#{}</a>', url, ticket_id)
 
@@ -276,7 +278,7 @@ class AssetAdmin(FSMAdminMixin, admin.ModelAdmin):
                 timeline=timeline.asset_timeline(obj, rows=TIMELINE_ROWS),
                 timeline_rows=TIMELINE_ROWS,
                 timeline_kinds=timeline.KINDS,
-                open_ticket=Ticket.objects.filter(asset=obj, closed_at__isnull=True).first(),
+                open_ticket=Ticket.objects.unclosed().filter(asset=obj).first(),
                 last_inspection=Inspection.objects.filter(asset=obj).order_by("-id").first(),
                 pending_request=obj.isolation_requests.filter(status=RequestStatus.PENDING).first(),
                 now=timezone.now(),

@@ -12,7 +12,7 @@ from datetime import timedelta
 from statistics import mean, median
 
 from django.db import connection
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.core.cache import cache
 from django.utils import timezone
@@ -50,12 +50,12 @@ def live_counts(now=None) -> dict:
                      "out_of_service": sum(counts.get(s, 0) for s in OUT_OF_SERVICE)}
                     for pid, counts in per_pool.items()), key=lambda p: p["pool"])
 
-    # Unassigned and overdue count the tickets a technician still has to work on (not those waiting for an inspection).
-    to_work = Q(status__in=WORKABLE)
-    tickets = RepairTicket.objects.filter(closed_at__isnull=True).aggregate(
+    # Unassigned and overdue count the tickets a technician still has to work on (not those waiting for an
+    # inspection); overdue is the tickets' own definition, counted in the same query.
+    tickets = RepairTicket.objects.unclosed().aggregate(
         open=Count("id"),
-        unassigned=Count("id", filter=to_work & Q(assignee="")),
-        overdue=Count("id", filter=to_work & Q(due_at__lt=now)),
+        unassigned=Count("id", filter=Q(status__in=WORKABLE, assignee="")),
+        overdue=Count("id", filter=RepairTicket.objects.overdue_condition(now)),
     )
     Request = _isolation_request_model()
     pending = Request.objects.filter(status="pending").count() if Request else 0

@@ -6,7 +6,6 @@ closed by the lifecycle only.
 """
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -15,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 
 from console import ui
 import lifecycle
+from repairs import services
 from repairs.choices import WORKABLE, RepairAction, TicketStatus
 from repairs.models import RepairTicket
 
@@ -22,17 +22,22 @@ STATUS_TONE = {TicketStatus.OPEN: "warn", TicketStatus.IN_PROGRESS: "info", Tick
                TicketStatus.CANCELLED: "plain"}
 
 # The fields a person edits; everything else on a ticket is written by the lifecycle.
-EDITABLE = ["status", "assignee", "notes"]
+EDITABLE = list(services.STAFF_FIELDS)
 
 
-def is_workable(ticket: RepairTicket) -> bool:
-    return ticket.closed_at is None and ticket.status in WORKABLE
+class NotesField(forms.CharField):
+    """A browser sends a textarea's lines ending in CR LF; the notes are stored with LF. Read as stored, so notes
+    nobody touched do not count as changed."""
+
+    def to_python(self, value):
+        return super().to_python(value).replace("\r\n", "\n")
 
 
 class RepairTicketForm(forms.ModelForm):
     class Meta:
         model = RepairTicket
         fields = EDITABLE
+        field_classes = {"notes": NotesField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -40,6 +45,19 @@ class RepairTicketForm(forms.ModelForm):
             # Resolving and cancelling move the asset too: they have their own button (Resolve) and transition
             # (dismiss), as in the API.
             self.fields["status"].choices = [(s.value, s.label) for s in WORKABLE]
+        for field in self.fields.values():
+            # The page sends back the values it was loaded with: what the technician changed is what differs
+            # from those (not from the ticket as it is by now), and what they started from is known (seen()).
+            field.show_hidden_initial = True
+
+    def seen(self) -> dict:
+        """The values of the editable fields when the page was loaded, for those the page sent back."""
+        values = {}
+        for name, field in self.fields.items():
+            key = self.add_initial_prefix(name)
+            if key in self.data:
+                values[name] = field.to_python(field.hidden_widget().value_from_datadict(self.data, self.files, key))
+        return values
 
 
 class ResolveTicketForm(forms.Form):
@@ -68,16 +86,16 @@ class QueueFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         # Mine, unassigned and overdue are the tickets someone still has to work on: a resolved ticket waits for
         # its machine's inspection, not for a technician.
-        to_work = queryset.filter(closed_at__isnull=True, status__in=WORKABLE)
+        to_work = queryset.workable()
         match self.value():
             case "open":
-                return queryset.filter(closed_at__isnull=True)
+                return queryset.unclosed()
             case "mine":
                 return to_work.filter(assignee=request.user.get_username())
             case "unassigned":
                 return to_work.filter(assignee="")
             case "overdue":
-                return to_work.filter(due_at__lt=timezone.now())
+                return queryset.overdue()
         return queryset
 
 
@@ -120,10 +138,10 @@ class RepairTicketAdmin(admin.ModelAdmin):
 
     @admin.display(description="Due", ordering="due_at")
     def due(self, ticket: RepairTicket):
-        if ticket.closed_at or not ticket.due_at:
-            return "—"
+        if not services.is_workable(ticket) or not ticket.due_at:
+            return "—"  # resolved (waiting for its verification) or over: nothing is due from a technician
         left = ticket.due_at - timezone.now()
-        if left.total_seconds() < 0:
+        if ticket.overdue:
             return ui.badge(f"overdue {_short_age(-left)}", "bad")
         return format_html('<span title="{}">in {}</span>', ticket.due_at.strftime("%Y-%m-%d %H:%M UTC"),
                            _short_age(left))
@@ -134,16 +152,11 @@ class RepairTicketAdmin(admin.ModelAdmin):
         me = request.user.get_username()
         taken, skipped = [], []
         for ticket_id in queryset.values_list("id", flat=True)[:500]:
-            with transaction.atomic():
-                ticket = RepairTicket.objects.select_for_update().get(pk=ticket_id)
-                if not is_workable(ticket):
-                    skipped.append(f"#{ticket.pk} ({ticket.status})")
-                    continue
-                if ticket.assignee != me:
-                    ticket.add_note(f"Assigned to {me}" + (f" (was {ticket.assignee})" if ticket.assignee else ""))
-                    ticket.assignee = me
-                    ticket.save(update_fields=["assignee", "notes"])
-                taken.append(f"#{ticket.pk}")
+            if services.ticket_assign(ticket_id=ticket_id, assignee=me) is None:
+                status = RepairTicket.objects.filter(pk=ticket_id).values_list("status", flat=True).first()
+                skipped.append(f"#{ticket_id} ({status})")
+            else:
+                taken.append(f"#{ticket_id}")
         if taken:
             self.message_user(request, f"Assigned to you: {', '.join(taken)}.", messages.SUCCESS)
         if skipped:
@@ -156,7 +169,7 @@ class RepairTicketAdmin(admin.ModelAdmin):
         return False  # the incident's record stays
 
     def get_readonly_fields(self, request, obj=None):
-        editable = EDITABLE if obj is None or is_workable(obj) else ["assignee", "notes"]
+        editable = EDITABLE if obj is None or services.is_workable(obj) else ["assignee", "notes"]
         return [name for name in self.fields if name not in editable]
 
     @admin.display(description="Faults")
@@ -169,19 +182,23 @@ class RepairTicketAdmin(admin.ModelAdmin):
         ) or "—"
 
     def save_model(self, request, obj, form, change):
-        # Write only the fields the form edits: the lifecycle may resolve, close or reopen this ticket while the
-        # form is being saved, and a full save would write its old status, notes or dates back.
-        fields = [name for name in form.changed_data if name in EDITABLE]
-        if not fields:
+        # Through the service, with only the fields the form changed: the lifecycle may resolve, close or reopen
+        # this ticket while the form is open, and a full save would write its old status, notes or dates back.
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE}
+        if "status" not in form.fields and request.POST.get("status", obj.status) not in (
+                obj.status, request.POST.get(form.add_initial_prefix("status"))):
+            # The page offered the status, but the ticket stopped being worked before it was sent (the field is
+            # read-only by now, so the form does not even take it): say so rather than drop it in silence.
+            self.message_user(request, f"Status not changed: the ticket is {obj.status} now.", messages.WARNING)
+        if not changes:
             return
-        with transaction.atomic():
-            current = RepairTicket.objects.select_for_update().get(pk=obj.pk)
-            if "status" in fields and not is_workable(current):
-                fields.remove("status")
-                self.message_user(request, f"Status not changed: the ticket is {current.status} now.",
-                                  messages.WARNING)
-            if fields:
-                obj.save(update_fields=fields)
+        current, refused = services.ticket_update(ticket_id=obj.pk, changes=changes, seen=form.seen())
+        if "status" in refused and not services.is_workable(current):
+            refused.remove("status")
+            self.message_user(request, f"Status not changed: the ticket is {current.status} now.", messages.WARNING)
+        if refused:
+            self.message_user(request, f"Not saved, changed by someone else while you edited: {', '.join(refused)}. "
+                                       "Here is the ticket as it is now; make your change again.", messages.WARNING)
 
     # The Resolve button ------------------------------------------------------------------------------------
     def get_urls(self):
@@ -192,7 +209,7 @@ class RepairTicketAdmin(admin.ModelAdmin):
         ]
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        context["can_resolve"] = obj is not None and is_workable(obj) and self.has_change_permission(request, obj)
+        context["can_resolve"] = obj is not None and services.is_workable(obj) and self.has_change_permission(request, obj)
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def resolve_view(self, request, object_id):

@@ -12,11 +12,23 @@ class RepairTicketQuerySet(models.QuerySet):
         """The incident is not over: open, in progress, or resolved and waiting for its verification."""
         return self.filter(closed_at__isnull=True)
 
+    def workable(self):
+        """A technician still has to work on it (services.is_workable, as a query)."""
+        return self.filter(closed_at__isnull=True, status__in=WORKABLE)
+
+    @staticmethod
+    def overdue_condition(now=None) -> Q:
+        """Overdue: still being worked (open or in progress) past its due time. A resolved ticket waiting for its
+        machine's verification is not late: the technician's part is done. The one definition (the contract's
+        additions): the API's filter, the console's filters and columns and the dashboard's count all use it,
+        through the methods below or as this condition where a count or a column needs it in its own query."""
+        return Q(status__in=WORKABLE, closed_at__isnull=True, due_at__lt=now or timezone.now())
+
     def overdue(self, now=None):
-        """Still being worked (open or in progress) past its due time: the one definition the API, the console
-        and the dashboard use. A resolved ticket waiting for its machine's verification is not late: the
-        technician's part is done."""
-        return self.filter(status__in=WORKABLE, due_at__lt=now or timezone.now())
+        return self.filter(self.overdue_condition(now))
+
+    def not_overdue(self, now=None):
+        return self.exclude(self.overdue_condition(now))
 
 
 class RepairTicket(models.Model):
@@ -63,8 +75,9 @@ class RepairTicket(models.Model):
 
     @property
     def overdue(self) -> bool:
-        """RepairTicketQuerySet.overdue, for one ticket in hand."""
-        return self.status in WORKABLE and self.due_at is not None and self.due_at < timezone.now()
+        """RepairTicketQuerySet.overdue_condition, for one ticket in hand (no query)."""
+        return (self.status in WORKABLE and self.closed_at is None and self.due_at is not None
+                and self.due_at < timezone.now())
 
     def add_note(self, text: str) -> None:
         stamp = timezone.now().strftime("%Y-%m-%d %H:%M UTC")

@@ -86,11 +86,13 @@ def ticket_assign(*, ticket_id: int, assignee: str) -> RepairTicket | None:
     return ticket
 
 
-def ticket_update(*, ticket_id: int, changes: dict) -> tuple[RepairTicket, list[str]]:
+def ticket_update(*, ticket_id: int, changes: dict, seen: dict | None = None) -> tuple[RepairTicket, list[str]]:
     """Staff edit a ticket (API PATCH, console form): the row locked, only the changed fields written, so a
     resolve, close or reopen by the lifecycle meanwhile is never overwritten by the older copy the editor saw.
-    `changes`: validated values of STAFF_FIELDS. Returns the ticket and the fields that could not change (a
-    status on a ticket that is no longer being worked)."""
+    `changes`: validated values of STAFF_FIELDS. `seen`: the values the editor started from, where known (the
+    console's form sends them back); a field whose stored value moved on since is not overwritten either (the
+    lifecycle's note added while a technician had the form open). Returns the ticket and the fields that could
+    not change: a status on a ticket that is no longer being worked, a field changed by someone else meanwhile."""
     refused = []
     with transaction.atomic():
         ticket = RepairTicket.objects.select_for_update().get(pk=ticket_id)
@@ -98,6 +100,9 @@ def ticket_update(*, ticket_id: int, changes: dict) -> tuple[RepairTicket, list[
         if "status" in fields and not is_workable(ticket):
             fields.remove("status")
             refused.append("status")
+        for name in [name for name in fields if name in (seen or {}) and getattr(ticket, name) != seen[name]]:
+            fields.remove(name)
+            refused.append(name)
         for name in fields:
             setattr(ticket, name, changes[name])
         if fields:

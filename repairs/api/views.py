@@ -1,13 +1,14 @@
 """Repair tickets: the technician's queue. Resolving one sends its machine to verification."""
 import django_filters
-from django.db.models import Q
-from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from django.db import transaction
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 import lifecycle
+from assets.conflicts import TicketConflict
+from repairs import services
 from repairs.api.serializers import RepairTicketSerializer, ResolveSerializer
 from repairs.choices import TicketStatus
 from repairs.models import RepairTicket
@@ -16,22 +17,36 @@ from repairs.models import RepairTicket
 class TicketFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=TicketStatus.choices)
     asset = django_filters.CharFilter(field_name="asset__hostname")
-    overdue = django_filters.BooleanFilter(method="filter_overdue", label="Open past its SLA")
+    overdue = django_filters.BooleanFilter(method="filter_overdue",
+                                           label="Still being worked (open or in_progress) past its due_at")
 
     class Meta:
         model = RepairTicket
         fields = ["status", "asset", "overdue"]
 
     def filter_overdue(self, queryset, name, value):
-        late = Q(closed_at__isnull=True, due_at__lt=timezone.now())
-        return queryset.filter(late) if value else queryset.exclude(late)
+        return queryset.overdue() if value else queryset.not_overdue()
 
 
+@extend_schema_view(partial_update=extend_schema(responses={200: RepairTicketSerializer, 409: OpenApiResponse(
+    description='{"detail", "status"}: the ticket stopped being worked (resolved or cancelled) while the request '
+                'was on its way; its status can no longer be changed by hand. Nothing of the request was saved.')}))
 class RepairTicketViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
     queryset = RepairTicket.objects.select_related("asset").prefetch_related("faults")
     serializer_class = RepairTicketSerializer
     filterset_class = TicketFilter
     http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def perform_update(self, serializer):
+        # Through the service: the row locked and only the changed fields written, so a resolve, close or reopen by
+        # the lifecycle after this request loaded the ticket keeps its status, notes and dates.
+        with transaction.atomic():
+            ticket, refused = services.ticket_update(ticket_id=serializer.instance.pk,
+                                                     changes=dict(serializer.validated_data))
+            if refused:  # raised inside the transaction: the request's other fields are not saved either
+                raise TicketConflict(ticket, f"Ticket #{ticket.pk} is {ticket.status} now; its status can no "
+                                             "longer be changed by hand.")
+        serializer.instance = ticket
 
     @extend_schema(request=ResolveSerializer, responses=RepairTicketSerializer)
     @action(detail=True, methods=["post"])

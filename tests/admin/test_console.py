@@ -19,6 +19,7 @@ from console import dashboard, inspection_chart
 from console.groups import HARDWARE_STAFF, VIEWER
 import lifecycle
 from inspection.models import Inspection
+from repairs import services
 from repairs.models import RepairTicket
 from tests.admin.test_admin import fault_on, in_repair, messages_of, passing_report
 
@@ -180,6 +181,31 @@ def test_open_ticket_and_overdue_filters(technician_client, make_asset):
     assert "overdue" in page and 'class="badge state-in_repair"' in page
 
 
+def test_a_resolved_ticket_past_its_due_time_is_overdue_nowhere(technician_client, make_asset):
+    """Overdue is one definition (the contract's additions): still being worked (open or in_progress) past
+    due_at. A resolved ticket that waits for its machine's verification is unclosed but not overdue — not in the
+    asset list's filter and column, not in the ticket queue, not on the dashboard."""
+    late = in_repair(make_asset("host-late"))
+    waiting = in_repair(make_asset("host-waiting"))
+    lifecycle.resolve_ticket(ticket_id=waiting.id, actor="tech", action_taken="replaced disk")
+    RepairTicket.objects.filter(pk__in=[late.pk, waiting.pk]).update(due_at=timezone.now() - timedelta(hours=2))
+    assert RepairTicket.objects.get(pk=waiting.pk).closed_at is None
+
+    assets = technician_client.get(CHANGELIST, {"open_ticket": "yes"})
+    queue = technician_client.get(QUEUE, {"queue": "overdue"})
+    live = technician_client.get(reverse("console:dashboard-data"), {"part": "live"}).json()
+
+    assert [a.hostname for a in technician_client.get(CHANGELIST, {"overdue": "yes"}).context["cl"].result_list] == [
+        "host-late"]
+    rows = {a.hostname: a for a in assets.context["cl"].result_list}
+    assert (rows["host-late"].open_ticket_overdue, rows["host-waiting"].open_ticket_overdue) == (True, False)
+    assert assets.content.decode().count("tone-bad\">overdue") == 1
+    assert [t.pk for t in queue.context["cl"].result_list] == [late.pk]
+    assert (live["tickets"]["overdue"], live["tickets"]["open"]) == (1, 2)
+    page = technician_client.get(QUEUE, {"queue": "open"}).content.decode()
+    assert page.count(">overdue ") == 1  # the queue's Due column marks only the late one
+
+
 def test_search_by_serial_and_asset_tag(technician_client, make_asset):
     make_asset("host-a", serial="SN-777", asset_tag="AT-1")
     make_asset("host-b", serial="SN-888", asset_tag="AT-2")
@@ -238,6 +264,43 @@ def test_queue_mine_unassigned_overdue_and_assign_to_me(technician_client, make_
     first.refresh_from_db()
     assert first.assignee == "kim" and "Assigned to kim" in first.notes
     assert "overdue" in technician_client.get(QUEUE, {"queue": "overdue"}).content.decode()
+
+
+def test_the_ticket_form_keeps_a_resolve_that_happened_while_it_was_open(technician_client, asset):
+    """The form was loaded when the ticket was open; the technician saves a new assignee after the lifecycle
+    resolved it: the resolve stays, the assignee is saved, the status the form still shows is not written back."""
+    ticket = in_repair(asset)
+    url = reverse("admin:repairs_repairticket_change", args=[ticket.pk])
+    form = technician_client.get(url).context["adminform"].form
+    loaded = {name: form.initial[name] for name in ("status", "assignee", "notes")}
+    lifecycle.resolve_ticket(ticket_id=ticket.id, actor="tech", action_taken="replaced disk")
+
+    # What a browser sends: the fields (the notes' lines ending in CR LF) and the values the page was loaded with.
+    response = technician_client.post(url, {
+        "status": "in_progress", "assignee": "kim", "notes": loaded["notes"].replace("\n", "\r\n"),
+        **{f"initial-{name}": value for name, value in loaded.items()}})
+
+    assert response.status_code == 302
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.assignee, ticket.action_taken) == ("resolved", "kim", "replaced disk")
+    assert "Resolved by tech" in ticket.notes
+    assert any("Status not changed: the ticket is resolved now" in m for m in messages_of(response))
+
+
+def test_notes_edited_over_a_note_added_meanwhile_are_not_saved_over_it(technician_client, asset):
+    ticket = in_repair(asset)
+    url = reverse("admin:repairs_repairticket_change", args=[ticket.pk])
+    loaded = technician_client.get(url).context["adminform"].form.initial
+    services.ticket_note(ticket=RepairTicket.objects.get(pk=ticket.pk), text="BMC: power cycle failed")
+
+    response = technician_client.post(url, {
+        "status": "open", "assignee": "kim", "notes": loaded["notes"] + "\r\nparts ordered",
+        **{f"initial-{name}": loaded[name] for name in ("status", "assignee", "notes")}})
+
+    ticket.refresh_from_db()
+    assert ticket.assignee == "kim" and "BMC: power cycle failed" in ticket.notes
+    assert "parts ordered" not in ticket.notes
+    assert any("changed by someone else while you edited: notes" in m for m in messages_of(response))
 
 
 def test_resolve_with_the_repair_done(technician_client, asset):

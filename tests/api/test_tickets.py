@@ -1,7 +1,14 @@
 """tickets/: the technicians' queue. Staff assign and annotate tickets and resolve them, which starts verification."""
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+import lifecycle
 from assets.models import Asset
+from repairs.api.views import RepairTicketViewSet
 from repairs.models import RepairTicket
 from tests.api.helpers import API, assert_error, assert_ok
 
@@ -126,6 +133,80 @@ def test_status_of_a_resolved_ticket_cannot_be_changed_by_hand(api, repair_ticke
     staff = api("staff")
     assert_ok(resolve(staff, repair_ticket.id))
     assert_error(staff.patch(f"{TICKETS}{repair_ticket.id}/", {"status": "open"}, format="json"), 400, "status")
+
+
+@pytest.fixture
+def resolved_while_the_patch_is_on_its_way(monkeypatch):
+    """The lifecycle resolves the ticket after the PATCH loaded it and before it writes: the race a plain full
+    save loses (it would write the old status and notes back)."""
+    load = RepairTicketViewSet.get_object
+
+    def load_then_someone_resolves(view):
+        ticket = load(view)
+        lifecycle.resolve_ticket(ticket_id=ticket.id, actor="tech", action_taken="replaced sda")
+        return ticket
+
+    monkeypatch.setattr(RepairTicketViewSet, "get_object", load_then_someone_resolves)
+
+
+def test_patch_keeps_a_resolve_that_happened_meanwhile(api, repair_ticket, asset,
+                                                       resolved_while_the_patch_is_on_its_way):
+    body = assert_ok(api("staff").patch(f"{TICKETS}{repair_ticket.id}/", {"assignee": "bob"}, format="json"))
+
+    repair_ticket.refresh_from_db()
+    assert (repair_ticket.status, repair_ticket.assignee, repair_ticket.action_taken) == (
+        "resolved", "bob", "replaced sda")
+    assert repair_ticket.resolved_at and "Resolved by tech" in repair_ticket.notes
+    assert (body["status"], body["assignee"]) == ("resolved", "bob")  # the answer is the ticket as it is now
+    assert Asset.objects.get(pk=asset.pk).state == "verifying"
+
+
+def test_patch_of_the_status_after_a_resolve_meanwhile_is_409_and_saves_nothing(
+        api, repair_ticket, resolved_while_the_patch_is_on_its_way):
+    body = assert_error(api("staff").patch(f"{TICKETS}{repair_ticket.id}/",
+                                           {"status": "in_progress", "assignee": "bob"}, format="json"), 409, "status")
+
+    assert body["status"] == "resolved" and "resolved" in body["detail"]
+    repair_ticket.refresh_from_db()
+    assert (repair_ticket.status, repair_ticket.assignee) == ("resolved", "")
+
+
+def test_patch_writes_only_the_fields_that_changed(api, repair_ticket):
+    staff = api("staff")
+    url = f"{TICKETS}{repair_ticket.id}/"
+
+    with CaptureQueriesContext(connection) as changed:
+        assert_ok(staff.patch(url, {"assignee": "bob", "status": "open"}, format="json"))  # status: as it was
+    with CaptureQueriesContext(connection) as unchanged:
+        assert_ok(staff.patch(url, {"assignee": "bob"}, format="json"))
+
+    [update] = [q["sql"] for q in changed.captured_queries if q["sql"].startswith("UPDATE")]
+    assert update.split(" WHERE ")[0].split(" SET ")[1].count("=") == 1 and '"assignee" =' in update
+    assert not [q for q in unchanged.captured_queries if q["sql"].startswith("UPDATE")]
+    if connection.vendor == "postgresql":  # SQLite has no row locks; the transaction is its lock
+        assert any("FOR UPDATE" in q["sql"] for q in changed.captured_queries)
+
+
+def test_overdue_filter_counts_only_tickets_still_being_worked(api, make_asset):
+    """A resolved ticket past its due_at waits for its machine's verification, not for a technician: not overdue
+    (the contract's additions), though it is not closed."""
+    late, resolved, fresh = (make_asset(name) for name in ("host-late", "host-resolved", "host-fresh"))
+    past = timezone.now() - timedelta(hours=1)
+    for asset in (late, resolved, fresh):
+        lifecycle.isolate(asset_id=asset.id, actor="tests", reason="critical disk fault")
+        lifecycle.start_repair(asset_id=asset.id, actor="tests")
+    RepairTicket.objects.filter(asset__in=[late, resolved]).update(due_at=past)
+    lifecycle.resolve_ticket(ticket_id=RepairTicket.objects.get(asset=resolved).id, actor="tech",
+                             action_taken="replaced disk")
+
+    viewer = api("viewer")
+    overdue = assert_ok(viewer.get(TICKETS + "?overdue=true"))["results"]
+    not_overdue = assert_ok(viewer.get(TICKETS + "?overdue=false"))["results"]
+
+    assert [t["asset"] for t in overdue] == ["host-late"] and overdue[0]["overdue"] is True
+    assert sorted(t["asset"] for t in not_overdue) == ["host-fresh", "host-resolved"]
+    assert {t["asset"]: t["overdue"] for t in not_overdue} == {"host-fresh": False, "host-resolved": False}
+    assert RepairTicket.objects.get(asset=resolved).closed_at is None
 
 
 # resolve ----------------------------------------------------------------------------------------------------
