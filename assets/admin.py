@@ -230,7 +230,7 @@ class AssetAdmin(FSMAdminMixin, admin.ModelAdmin):
         # The mixin would call any method named in the POST and fail with a 500 on a made-up name.
         name = request.POST.get(self.fsm_post_param)
         if name and name not in Transition.values:
-            self.message_user(request, f"{name} is not a transition of the lifecycle.", messages.ERROR)
+            self.message_user(request, conflict_message(lifecycle.transition_refused(obj, name)), messages.ERROR)
             return redirect("admin:assets_asset_change", object_id=obj.pk)
         return super().response_change(request, obj)
 
@@ -245,9 +245,9 @@ class AssetAdmin(FSMAdminMixin, admin.ModelAdmin):
     def fsm_transition_view(self, request, object_id, transition_name, **kwargs):
         """The reason form, refused up front when the transition cannot be asked for now (or ever, by hand)."""
         asset = self.get_object(request, object_id)
-        if asset is not None and transition_name not in asset.manual_transitions():
-            conflict = lifecycle.TransitionConflict(asset, transition_name)
-            self.message_user(request, conflict_message(conflict), messages.ERROR)
+        refused = lifecycle.transition_refused(asset, transition_name) if asset is not None else None
+        if refused is not None:
+            self.message_user(request, conflict_message(refused), messages.ERROR)
             return redirect("admin:assets_asset_change", object_id=asset.pk)
         if asset is not None and not self.has_change_permission(request, asset):
             self.message_user(request, "You may look at this machine but not move it.", messages.ERROR)

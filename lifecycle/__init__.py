@@ -34,5 +34,5 @@ from lifecycle.probation import end_probation, end_probation_sweep  # noqa: F401
 from lifecycle.reconcile import reconcile_stuck_assets  # noqa: F401
 from lifecycle.repair import reinstate, resolve_ticket, retire, start_repair, start_verification  # noqa: F401
 from lifecycle.scheduled import scheduled_inspections  # noqa: F401
-from lifecycle.staff import request_transition  # noqa: F401
+from lifecycle.staff import request_transition, transition_refused  # noqa: F401
 from lifecycle.verdicts import inspection_finished  # noqa: F401

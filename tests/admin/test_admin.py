@@ -302,6 +302,34 @@ def test_a_made_up_transition_name_is_refused_not_a_500(admin_client, asset):
     assert Asset.objects.filter(pk=asset.pk, state="active").exists()
 
 
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_an_unknown_transition_is_called_unknown_with_what_is_allowed(admin_client, asset, method):
+    """Not "Cannot frobnicate asset host-001: it is active", which reads as if frobnicate were a real transition
+    the state forbids."""
+    response = getattr(admin_client, method)(transition_url(asset, "frobnicate"), {"reason": "why not"})
+
+    assert response.status_code == 302
+    [message] = messages_of(response)
+    assert message == ("Unknown transition 'frobnicate': it is not a transition of the lifecycle. "
+                       "Allowed now: isolate.")
+    assert not AssetTransition.objects.filter(asset=asset).exists()
+
+
+def test_a_made_up_transition_name_posted_on_the_form_lists_what_is_allowed(admin_client, asset):
+    response = admin_client.post(f"/admin/assets/asset/{asset.pk}/change/", {
+        "hostname": asset.hostname, "hardware_model": asset.hardware_model_id, "pool": asset.pool_id,
+        "_fsm_transition_to": "delete"})
+    [message] = messages_of(response)
+    assert message.startswith("Unknown transition 'delete'") and message.endswith("Allowed now: isolate.")
+
+
+def test_a_verdict_transition_asked_for_by_name_says_whose_it_is(admin_client, asset):
+    in_repair(asset)
+    response = admin_client.get(transition_url(asset, "pass_verification"))
+    [message] = messages_of(response)
+    assert message.startswith("pass_verification is decided by an inspection's verdict, not by hand.")
+
+
 def test_assets_cannot_be_deleted_from_the_admin(admin_client, asset):
     response = admin_client.post(f"/admin/assets/asset/{asset.pk}/delete/", {"post": "yes"})
     assert response.status_code == 403

@@ -167,6 +167,16 @@ def test_request_transition_refuses_verdict_transitions(asset, state, transition
     assert not AssetTransition.objects.filter(asset=asset).exists()
 
 
+def test_an_unknown_transition_is_refused_as_unknown_with_what_is_allowed(asset):
+    with pytest.raises(lifecycle.TransitionConflict) as conflict:
+        lifecycle.request_transition(asset=asset, transition="frobnicate", actor="alice", reason="why not")
+
+    assert conflict.value.detail == "Unknown transition 'frobnicate': it is not a transition of the lifecycle."
+    assert "Cannot" not in conflict.value.detail
+    assert (conflict.value.state, conflict.value.allowed) == ("active", ["isolate"])
+    assert not AssetTransition.objects.filter(asset=asset).exists()
+
+
 def test_a_refused_transition_names_the_current_state_from_the_database(asset):
     # given a stale copy of an asset that has since been isolated
     stale = Asset.objects.get(pk=asset.pk)
