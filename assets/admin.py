@@ -24,6 +24,7 @@ from assets.forms import BulkReasonForm, InventoryUploadForm, TransitionReasonFo
 from assets.models import (Asset, AssetTransition, AutomationDecision, Fault, FleetAutomation, HardwareModel,
                            IsolationRequest, Pool)
 from console import inventory, timeline, ui
+from console.ui import ReadOnlyAdmin
 import lifecycle
 
 # How much of an asset's past its page shows; the full lists are one link away.
@@ -35,19 +36,6 @@ BULK_LIMIT = 500
 def conflict_message(exc: lifecycle.TransitionConflict) -> str:
     """The admin's wording of the API's 409: what went wrong and what is allowed instead."""
     return f"{exc.detail} Allowed now: {', '.join(exc.allowed) or 'nothing by hand'}."
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """For records that are written by the system only (raw fault events, audit rows, inspections)."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(HardwareModel)
@@ -469,7 +457,7 @@ class FaultAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Severity", ordering="severity")
     def severity_badge(self, fault: Fault):
-        return ui.badge(fault.severity, timeline.SEVERITY_TONE.get(fault.severity, ""))
+        return ui.badge(fault.severity, ui.SEVERITY_TONE.get(fault.severity, ""))
 
 
 class TransitionFilter(admin.SimpleListFilter):

@@ -1,15 +1,63 @@
 """The words hardware staff and detectors use, as stored values."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 from django.db import models
 
 
 class AssetState(models.TextChoices):
-    NEW = "new", "New (awaiting delivery inspection)"
+    """An asset's lifecycle state: its label here, its colour and description in STATE_LOOKS just below — the one
+    place the console's badges, its timeline, the dashboard and the dashboard's script read them from (as NetBox's
+    ChoiceSet keeps a value's label and colour together)."""
+
+    NEW = "new", "New"
     ACTIVE = "active", "Active"
     ISOLATED = "isolated", "Isolated"
     IN_REPAIR = "in_repair", "In repair"
     VERIFYING = "verifying", "Verifying"
-    RETURNED = "returned", "Returned (on probation)"
+    RETURNED = "returned", "Returned"
     RETIRED = "retired", "Retired"
+
+    @property
+    def colour(self) -> str:
+        return STATE_LOOKS[self].colour
+
+    @property
+    def background(self) -> str:
+        return STATE_LOOKS[self].background
+
+    @property
+    def description(self) -> str:
+        return STATE_LOOKS[self].description
+
+
+@dataclass(frozen=True)
+class StateLook:
+    colour: str  # the state's colour: badge text, chart slice, timeline dot
+    background: str  # a badge's background, light enough for the colour to read on it
+    description: str  # what the state means, in the staff's words (a badge's tooltip)
+
+
+STATE_LOOKS = {
+    AssetState.NEW: StateLook("#475569", "#e2e8f0", "Delivered, awaiting its delivery inspection: it has not "
+                                                    "served yet."),
+    AssetState.ACTIVE: StateLook("#15803d", "#dcfce7", "In service."),
+    AssetState.ISOLATED: StateLook("#b91c1c", "#fee2e2", "Out of service for a fault; its repair ticket opens next."),
+    AssetState.IN_REPAIR: StateLook("#b45309", "#fef3c7", "Out of service while its repair ticket is worked."),
+    AssetState.VERIFYING: StateLook("#1d4ed8", "#dbeafe", "Repaired; an inspection checks it before it serves "
+                                                          "again."),
+    AssetState.RETURNED: StateLook("#0f766e", "#ccfbf1", "Back in service on probation: a fault now isolates it "
+                                                         "again."),
+    AssetState.RETIRED: StateLook("#374151", "#d1d5db", "Out of the fleet (staff may reinstate it to repair)."),
+}
+
+
+def state_looks() -> list[dict]:
+    """Every state in the lifecycle's order with its label, colours and description, as plain data (the dashboard
+    hands it to its script)."""
+    return [{"value": state.value, "label": state.label, "colour": state.colour, "background": state.background,
+             "description": state.description} for state in AssetState]
 
 
 # An asset in one of these states is out of service.

@@ -17,7 +17,7 @@ from django.db.models.functions import TruncDate
 from django.core.cache import cache
 from django.utils import timezone
 
-from assets.choices import OUT_OF_SERVICE, AssetState, Transition
+from assets.choices import OUT_OF_SERVICE, AssetState, Transition, state_looks
 from assets.models import Asset, AssetTransition, Fault, HardwareModel, Pool
 from repairs.choices import WORKABLE
 from repairs.models import RepairTicket
@@ -28,6 +28,14 @@ OFFENDER_DAYS = 90
 OFFENDERS = 10
 
 STATE_ORDER = [s.value for s in AssetState]
+# Charted even when no machine is in them, so the legend keeps its shape; new and retired appear when there are some.
+ALWAYS_CHARTED = [s for s in STATE_ORDER if s not in (AssetState.NEW, AssetState.RETIRED)]
+
+
+def state_legend() -> list[dict]:
+    """The states as the dashboard's script draws them: in order, with their labels and colours (assets/choices.py),
+    so the script neither lists states nor makes up labels."""
+    return [{**look, "always": look["value"] in ALWAYS_CHARTED} for look in state_looks()]
 
 
 def _isolation_request_model():

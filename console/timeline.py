@@ -14,6 +14,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
 from assets.models import Asset
+from console.ui import SEVERITY_TONE, VERDICT_TONE
 
 ROWS = 100
 # The kinds of event, in the order of the timeline's filter chips.
@@ -31,12 +32,12 @@ class Event:
     url: str = ""
     tone: str = ""  # bad | warn | good | info: the colour of the dot
     tags: list[str] = field(default_factory=list)
+    state: str = ""  # a transition's target: the dot takes that state's colour (assets/choices.py) over the tone
 
-
-SEVERITY_TONE = {"critical": "bad", "warning": "warn", "info": "info"}
-TARGET_TONE = {"isolated": "bad", "in_repair": "warn", "verifying": "info", "returned": "good", "active": "good",
-               "retired": "bad"}
-VERDICT_TONE = {"passed": "good", "failed": "bad", "error": "bad", "pending": "info", "running": "info"}
+    @property
+    def marker(self) -> str:
+        """The CSS class of the event's dot."""
+        return f"state-{self.state}" if self.state else f"tone-{self.tone or 'plain'}"
 
 
 def _related(name: str):
@@ -61,7 +62,7 @@ def _faults(asset: Asset, rows: int) -> list[Event]:
 
 
 def _transitions(asset: Asset, rows: int) -> list[Event]:
-    return [Event(at=t.at, kind="transition", tone=TARGET_TONE.get(t.target, "info"),
+    return [Event(at=t.at, kind="transition", state=t.target,
                   title=f"{t.transition}: {t.source} → {t.target}", detail=t.reason, actor=t.actor)
             for t in asset.transitions.order_by("-at", "-id")[:rows]]
 

@@ -24,6 +24,7 @@ def dashboard_page(request):
         **admin.site.each_context(request),
         "title": "Fleet dashboard",
         "data": data,
+        "states": dashboard.state_legend(),
         "windows": [7, 30, 90],
     })
 

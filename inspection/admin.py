@@ -10,14 +10,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from assets.admin import ReadOnlyAdmin
 from assets.models import HardwareModel
 from console import inspection_chart, ui
+from console.ui import ReadOnlyAdmin
 from inspection import services
 from inspection.models import Baseline, BaselineVersion, Inspection, InspectionCheck
-
-VERDICT_TONE = {"passed": "good", "failed": "bad", "error": "bad", "pending": "info", "running": "info"}
-
 
 class BaselinePointInline(admin.TabularInline):
     """A version's points, as learned, seeded or set. Versions are never edited: a new band makes a new version."""
@@ -178,7 +175,7 @@ class InspectionAdmin(ReadOnlyAdmin):  # verdicts come from the judged measureme
 
     @admin.display(description="Verdict", ordering="verdict")
     def verdict_badge(self, inspection: Inspection):
-        return ui.badge(inspection.verdict, VERDICT_TONE.get(inspection.verdict, ""))
+        return ui.badge(inspection.verdict, ui.VERDICT_TONE.get(inspection.verdict, ""))
 
     @admin.display(description="Summary")
     def summary_short(self, inspection: Inspection) -> str:

@@ -1,7 +1,7 @@
 """The staff action log and the outbox, read-only: the console shows who did what from where, and what work is owed."""
 from django.contrib import admin
 
-from assets.admin import ReadOnlyAdmin
+from console.ui import ReadOnlyAdmin
 from reliability.models import OutboxJob, StaffAction
 
 

@@ -1,4 +1,5 @@
-"""Template filters of the console: `{{ asset.state|state_badge }}`, `{{ text|badge:"bad" }}`."""
+"""Template tags of the console: `{{ asset.state|state_badge }}` (`|state_badge:"big"`), `{{ text|badge:"bad" }}`,
+`{% state_styles %}`."""
 from django import template
 
 from console import ui
@@ -7,10 +8,15 @@ register = template.Library()
 
 
 @register.filter
-def state_badge(state):
-    return ui.state_badge(state)
+def state_badge(state, size=""):
+    return ui.state_badge(state, big=size == "big")
 
 
 @register.filter
 def badge(text, tone=""):
     return ui.badge(text, tone)
+
+
+@register.simple_tag
+def state_styles():
+    return ui.state_styles()

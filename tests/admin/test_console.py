@@ -1,10 +1,13 @@
 """The console beyond the stock admin: staff groups, bulk actions with a reason, the asset timeline, the ticket
 queue, the inspection charts, inventory import and the fleet dashboard — and that none of its pages queries per row."""
+import json
 import re
 from datetime import timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
@@ -13,9 +16,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
+from assets.choices import AssetState
 from assets.models import Asset, AssetTransition, Fault, IsolationRequest
-from console import dashboard, inspection_chart
+from console import dashboard, inspection_chart, timeline, ui
 from console.groups import HARDWARE_STAFF, VIEWER
 import lifecycle
 from inspection.models import Inspection
@@ -453,6 +458,45 @@ def test_import_page_with_errors_offers_no_import_button(technician_client, asse
 def test_a_viewer_cannot_import(viewer_client):
     response = viewer_client.post(reverse("admin:assets_asset_import"), {"csv_text": GOOD_CSV, "apply": "1"})
     assert response.status_code == 302 and not Asset.objects.exists()
+
+
+# A state's label, colour and description: assets/choices.py, read by every page ------------------------------------
+def test_every_page_and_the_dashboard_read_the_states_from_their_choices(technician_client, make_asset):
+    """Label, colour and description live with the states (assets/choices.py): the badge shows the label with the
+    description as its tooltip, every console page carries the colours as styles, the dashboard hands them to its
+    script. Nothing parses a label or keeps a colour of its own."""
+    asset = make_asset("host-new", state="new")
+    new, returned = AssetState.NEW, AssetState.RETURNED
+
+    assert str(ui.state_badge("new")) == f'<span class="badge state-new" title="{escape(new.description)}">New</span>'
+    assert ">Returned<" in str(ui.state_badge("returned")) and returned.description.startswith("Back in service")
+    page = technician_client.get(reverse("admin:assets_asset_change", args=[asset.pk])).content.decode()
+    assert f'<span class="badge big state-new" title="{escape(new.description)}">New</span>' in page
+    for state in AssetState:
+        assert f"--c-{state.value}: {state.colour}; --c-{state.value}-bg: {state.background};" in page
+
+    dashboard_page = technician_client.get(reverse("console:dashboard"))
+    script_data = json.loads(re.search(r'<script id="asset-states" type="application/json">(.*?)</script>',
+                                       dashboard_page.content.decode(), re.S).group(1))
+    assert [(s["value"], s["label"], s["colour"]) for s in script_data] == [
+        (s.value, s.label, s.colour) for s in AssetState]
+
+    static = Path(settings.BASE_DIR) / "console" / "static" / "console"
+    script, css = (static / "dashboard.js").read_text(), (static / "console.css").read_text()
+    assert not [s for s in AssetState if f'"{s.value}"' in script]  # no list of states, no made-up labels
+    assert ".replace(" not in script and ".split(" not in script
+    assert not [s for s in AssetState if f"--c-{s.value}:" in css or f".state-{s.value}" in css]
+
+
+def test_a_transition_on_the_timeline_takes_its_target_state_colour(technician_client, asset):
+    lifecycle.isolate(asset_id=asset.id, actor="job:isolate", reason="critical disk fault")
+
+    [event] = [e for e in timeline.asset_timeline(asset) if e.kind == "transition"]
+    page = technician_client.get(reverse("admin:assets_asset_change", args=[asset.pk])).content.decode()
+
+    assert event.marker == "state-isolated"
+    assert '<li class="state-isolated" data-kind="transition">' in page
+    assert "ol.timeline li.state-isolated::before { background: var(--c-isolated); }" in page
 
 
 # The dashboard -----------------------------------------------------------------------------------------------------

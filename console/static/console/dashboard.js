@@ -5,11 +5,9 @@
 (() => {
   const LIVE_MS = 5000;
   const FULL_MS = 60000;
-  const STATES = ["active", "isolated", "in_repair", "verifying", "returned", "new", "retired"];
-  const css = getComputedStyle(document.documentElement);
-  const colour = (name, fallback) => (css.getPropertyValue(name) || "").trim() || fallback;
-  const STATE_COLOURS = Object.fromEntries(STATES.map((s) => [s, colour(`--c-${s}`, "#888")]));
-  const LABEL = (s) => s.replace("_", " ");
+  // The states in the lifecycle's order with their labels and colours, from the server (assets/choices.py).
+  let STATES = [];
+  let LOOK = {};
   const charts = {};
 
   function setText(key, value) {
@@ -19,19 +17,19 @@
   }
 
   function statesChart(live) {
-    const states = STATES.filter((s) => live.by_state[s] > 0 || ["active", "isolated", "in_repair", "verifying", "returned"].includes(s));
+    const states = STATES.filter((s) => live.by_state[s.value] > 0 || s.always);
     return {
-      labels: states.map(LABEL),
-      datasets: [{ data: states.map((s) => live.by_state[s] || 0), backgroundColor: states.map((s) => STATE_COLOURS[s]) }],
+      labels: states.map((s) => s.label),
+      datasets: [{ data: states.map((s) => live.by_state[s.value] || 0), backgroundColor: states.map((s) => s.colour) }],
     };
   }
 
   function poolsChart(live) {
-    const states = STATES.filter((s) => live.pools.some((p) => p.states[s] > 0));
+    const states = STATES.filter((s) => live.pools.some((p) => p.states[s.value] > 0));
     return {
       labels: live.pools.map((p) => p.pool),
-      datasets: states.map((s) => ({ label: LABEL(s), data: live.pools.map((p) => p.states[s] || 0),
-                                     backgroundColor: STATE_COLOURS[s] })),
+      datasets: states.map((s) => ({ label: s.label, data: live.pools.map((p) => p.states[s.value] || 0),
+                                     backgroundColor: s.colour })),
     };
   }
 
@@ -70,7 +68,7 @@
     const top = rows.slice(0, 10);
     draw(id, "bar", {
       labels: top.map((r) => r.name),
-      datasets: [{ label, data: top.map((r) => r.rate), backgroundColor: colour("--c-in_repair", "#b45309") }],
+      datasets: [{ label, data: top.map((r) => r.rate), backgroundColor: LOOK.in_repair.colour }],
     }, {
       indexAxis: "y", plugins: { legend: { display: false },
         tooltip: { callbacks: { afterLabel: (ctx) => `${top[ctx.dataIndex].incidents} incidents on ${top[ctx.dataIndex].machines} machines` } } },
@@ -83,9 +81,9 @@
     draw("chart-per-day", "bar", {
       labels: data.per_day.days.map((d) => d.slice(5)),
       datasets: [
-        { label: "isolations", data: data.per_day.isolations, backgroundColor: colour("--c-isolated", "#b91c1c"), order: 2 },
+        { label: "isolations", data: data.per_day.isolations, backgroundColor: LOOK.isolated.colour, order: 2 },
         { label: "returns (passed verification)", data: data.per_day.returns,
-          backgroundColor: colour("--c-returned", "#0f766e"), order: 1 },
+          backgroundColor: LOOK.returned.colour, order: 1 },
       ],
     }, { scales: { y: { beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: "machines" } } } });
     rateBars("chart-models", data.failure_rates.by_model, "incidents per 100 machines");
@@ -93,7 +91,7 @@
     const comps = data.failure_rates.by_component;
     draw("chart-components", "bar", {
       labels: comps.map((r) => r.name),
-      datasets: [{ label: "incidents", data: comps.map((r) => r.incidents), backgroundColor: colour("--c-verifying", "#1d4ed8") }],
+      datasets: [{ label: "incidents", data: comps.map((r) => r.incidents), backgroundColor: LOOK.verifying.colour }],
     }, { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true } } });
     const ttr = data.time_to_repair;
     const ftf = data.first_time_fix;
@@ -120,6 +118,8 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     const root = document.getElementById("content-main");
+    STATES = JSON.parse(document.getElementById("asset-states").textContent);
+    LOOK = Object.fromEntries(STATES.map((s) => [s.value, s]));
     drawFull(JSON.parse(document.getElementById("dashboard-data").textContent));
     setInterval(() => poll(root.dataset.liveUrl, drawLive), LIVE_MS);
     setInterval(() => poll(root.dataset.fullUrl, drawFull), FULL_MS);
