@@ -20,7 +20,7 @@ from django_fsm import can_proceed
 from django_fsm.admin import FSMAdminMixin
 
 from assets.choices import RequestStatus, Transition
-from assets.forms import BulkReasonForm, InventoryUploadForm, TransitionReasonForm
+from assets.forms import AssetAdminForm, BulkReasonForm, InventoryUploadForm, TransitionReasonForm
 from assets.models import (Asset, AssetTransition, AutomationDecision, Fault, FleetAutomation, HardwareModel,
                            IsolationRequest, Pool)
 from console import inventory, timeline, ui
@@ -151,6 +151,7 @@ class AssetChangeList(ChangeList):
 
 @admin.register(Asset)
 class AssetAdmin(FSMAdminMixin, admin.ModelAdmin):
+    form = AssetAdminForm  # the one hostname rule (assets/validators.py)
     list_display = ["hostname", "state_badge", "pool", "hardware_model", "site", "rack", "open_ticket",
                     "flags", "state_since"]
     list_filter = ["state", "pool", "site", "hardware_model", HasOpenTicketFilter, OverdueFilter,

@@ -1,7 +1,6 @@
 """Fleet endpoints: assets (with their transitions and history), hardware models, pools, faults."""
 import django_filters
 from django.conf import settings
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -12,7 +11,7 @@ from assets.api.filters import AssetFilter, FaultFilter
 from assets.api.serializers import (AssetSerializer, AssetTransitionSerializer, AssetUpdateSerializer,
                                     DecisionSerializer, FaultInSerializer, FaultSerializer, FleetAutomationSerializer,
                                     HardwareModelSerializer, IsolationRequestSerializer, PoolSerializer,
-                                    TransitionRequestSerializer)
+                                    TransitionRequestSerializer, faults_validate)
 from assets.choices import RequestStatus
 from assets.models import Fault, FleetAutomation, HardwareModel, IsolationRequest, Pool
 from assets.selectors import asset_list
@@ -92,6 +91,11 @@ FAULT_BATCH_RESPONSE = inline_serializer("FaultBatchResult", {
     "accepted": serializers.IntegerField(), "duplicates": serializers.IntegerField(),
     "rejected": serializers.IntegerField(), "results": serializers.ListField(child=serializers.DictField()),
 })
+FAULT_BATCH_REFUSED = inline_serializer("FaultBatchRefused", {
+    "detail": serializers.CharField(), "accepted": serializers.IntegerField(),
+    "duplicates": serializers.IntegerField(), "rejected": serializers.IntegerField(),
+    "results": serializers.ListField(child=serializers.DictField()),
+})
 
 
 class FaultViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -102,11 +106,12 @@ class FaultViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=PolymorphicProxySerializer("FaultOneOrMany", resource_type_field_name=None, many=False,
                                                       serializers=[FaultInSerializer, FaultInSerializer(many=True)]),
-                   responses={202: FAULT_BATCH_RESPONSE,
+                   responses={202: FAULT_BATCH_RESPONSE, 422: FAULT_BATCH_REFUSED,
                               400: OpenApiResponse(description="Neither a fault object nor a list of them."),
                               413: OpenApiResponse(description="More than 1000 faults in one request.")})
     def create(self, request, *args, **kwargs):
-        """One fault object or a list of up to 1000. Each item is accepted, a duplicate, or rejected with a reason."""
+        """One fault object or a list of up to 1000. Each item is accepted, a duplicate, or rejected with a reason;
+        202 when any item was taken (accepted or duplicate), 422 with the same counts and results when none was."""
         items = request.data
         if isinstance(items, dict):
             items = [items]
@@ -116,11 +121,17 @@ class FaultViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         if len(items) > limit:
             return Response({"detail": f"At most {limit} faults per request; this one has {len(items)}.",
                              "limit": limit}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-        outcomes = lifecycle.report_faults(detector=request.user.username, items=items)
+        outcomes = lifecycle.report_faults(detector=request.user.username, items=faults_validate(items))
         counts = {s: sum(o.status == s for o in outcomes) for s in ("accepted", "duplicate", "rejected")}
-        return Response({"accepted": counts["accepted"], "duplicates": counts["duplicate"],
-                         "rejected": counts["rejected"], "results": [o.as_dict() for o in outcomes]},
-                        status=status.HTTP_202_ACCEPTED)
+        # Nothing taken at all is 422, so a detector that reads only the status knows (an empty list took nothing
+        # and refused nothing: 202).
+        body = {"accepted": counts["accepted"], "duplicates": counts["duplicate"], "rejected": counts["rejected"],
+                "results": [o.as_dict() for o in outcomes]}
+        if outcomes and counts["rejected"] == len(outcomes):
+            # Like every error, it says what went wrong in "detail"; each item's reason is in its result.
+            return Response({"detail": "Nothing was taken: every item was rejected (see each result's reason).",
+                             **body}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+        return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
 class IsolationRequestFilter(django_filters.FilterSet):
