@@ -11,3 +11,16 @@ class NewestFirstCursorPagination(CursorPagination):
 
 class ByHostnameCursorPagination(NewestFirstCursorPagination):
     ordering = "hostname"
+
+
+class AssetCursorPagination(ByHostnameCursorPagination):
+    """By hostname, or by the `ordering` the asset filterset took (assets/filtersets.py validated it before the
+    page is cut): hostname, -hostname, state_changed_at, -state_changed_at. A cursor keeps the order it was made
+    with, since its links carry the parameter. Hostname breaks ties in state_changed_at."""
+
+    ORDERINGS = {"hostname": ("hostname",), "-hostname": ("-hostname",),
+                 "state_changed_at": ("state_changed_at", "hostname"),
+                 "-state_changed_at": ("-state_changed_at", "-hostname")}
+
+    def get_ordering(self, request, queryset, view):
+        return self.ORDERINGS.get(request.query_params.get("ordering", ""), (self.ordering,))

@@ -285,7 +285,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["dam.permissions.ReadAnyWriteStaff"],
     "DEFAULT_FILTER_BACKENDS": ["dam.permissions.AgentSeesOwnHost",
-                                "django_filters.rest_framework.DjangoFilterBackend"],
+                                "dam.filters.StrictDjangoFilterBackend"],
     "DEFAULT_PARSER_CLASSES": ["reliability.limits.JSONParser", "rest_framework.parsers.FormParser",
                                "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_THROTTLE_CLASSES": ["reliability.throttling.TokenRateThrottle"],

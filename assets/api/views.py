@@ -1,5 +1,4 @@
 """Fleet endpoints: assets (with their transitions and history), hardware models, pools, faults."""
-import django_filters
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import generics, mixins, serializers, status, viewsets
@@ -7,16 +6,16 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
-from assets.api.filters import AssetFilter, FaultFilter
 from assets.api.serializers import (AssetSerializer, AssetTransitionSerializer, AssetUpdateSerializer,
                                     DecisionSerializer, FaultInSerializer, FaultSerializer, FleetAutomationSerializer,
                                     HardwareModelSerializer, IsolationRequestSerializer, PoolSerializer,
                                     TransitionRequestSerializer, faults_validate)
-from assets.choices import RequestStatus
+from assets.filtersets import AssetFilterSet, FaultFilterSet, IsolationRequestFilterSet
 from assets.models import Fault, FleetAutomation, HardwareModel, IsolationRequest, Pool
 from assets.selectors import asset_list
 import lifecycle
-from dam.pagination import ByHostnameCursorPagination, NewestFirstCursorPagination
+from dam.filters import reject_unknown_parameters, pagination_parameters
+from dam.pagination import AssetCursorPagination, NewestFirstCursorPagination
 from dam.permissions import PostsFaults
 
 NAME = r"[^/]+"
@@ -42,8 +41,8 @@ class PoolViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
 class AssetViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     queryset = asset_list()
     serializer_class = AssetSerializer
-    filterset_class = AssetFilter
-    pagination_class = ByHostnameCursorPagination
+    filterset_class = AssetFilterSet
+    pagination_class = AssetCursorPagination
     lookup_field = "hostname"
     lookup_value_regex = NAME
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -81,8 +80,9 @@ class AssetViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def history(self, request, hostname=None):
         """The audit rows of this asset, newest first."""
-        asset = self.get_object()
         paginator = NewestFirstCursorPagination()
+        reject_unknown_parameters(request, pagination_parameters(paginator))
+        asset = self.get_object()
         page = paginator.paginate_queryset(asset.transitions.all(), request, view=self)
         return paginator.get_paginated_response(AssetTransitionSerializer(page, many=True).data)
 
@@ -101,7 +101,7 @@ FAULT_BATCH_REFUSED = inline_serializer("FaultBatchRefused", {
 class FaultViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Fault.objects.select_related("asset")
     serializer_class = FaultSerializer
-    filterset_class = FaultFilter
+    filterset_class = FaultFilterSet
     permission_classes = [PostsFaults]
 
     @extend_schema(request=PolymorphicProxySerializer("FaultOneOrMany", resource_type_field_name=None, many=False,
@@ -134,22 +134,12 @@ class FaultViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
-class IsolationRequestFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=RequestStatus.choices)
-    asset = django_filters.CharFilter(field_name="asset__hostname")
-    pool = django_filters.CharFilter(field_name="asset__pool__name")
-
-    class Meta:
-        model = IsolationRequest
-        fields = ["status", "asset", "pool"]
-
-
 class IsolationRequestViewSet(viewsets.ReadOnlyModelViewSet):
     """Isolations the pool's budget held back: staff approve (it happens, over the budget if need be) or dismiss."""
 
     queryset = IsolationRequest.objects.select_related("asset")
     serializer_class = IsolationRequestSerializer
-    filterset_class = IsolationRequestFilter
+    filterset_class = IsolationRequestFilterSet
 
     @extend_schema(request=DecisionSerializer, responses=IsolationRequestSerializer)
     @action(detail=True, methods=["post"])

@@ -1,7 +1,4 @@
 """Repair tickets: the technician's queue. Resolving one sends its machine to verification."""
-import django_filters
-from django.db.models import Q
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
@@ -9,28 +6,14 @@ from rest_framework.response import Response
 
 import lifecycle
 from repairs.api.serializers import RepairTicketSerializer, ResolveSerializer
-from repairs.choices import TicketStatus
+from repairs.filtersets import RepairTicketFilterSet
 from repairs.models import RepairTicket
-
-
-class TicketFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=TicketStatus.choices)
-    asset = django_filters.CharFilter(field_name="asset__hostname")
-    overdue = django_filters.BooleanFilter(method="filter_overdue", label="Open past its SLA")
-
-    class Meta:
-        model = RepairTicket
-        fields = ["status", "asset", "overdue"]
-
-    def filter_overdue(self, queryset, name, value):
-        late = Q(closed_at__isnull=True, due_at__lt=timezone.now())
-        return queryset.filter(late) if value else queryset.exclude(late)
 
 
 class RepairTicketViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
     queryset = RepairTicket.objects.select_related("asset").prefetch_related("faults")
     serializer_class = RepairTicketSerializer
-    filterset_class = TicketFilter
+    filterset_class = RepairTicketFilterSet
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     @extend_schema(request=ResolveSerializer, responses=RepairTicketSerializer)
