@@ -42,13 +42,21 @@ class AssetFilterSet(django_filters.FilterSet):
                                        help_text="An isolation waits for staff approval.")
     search = django_filters.CharFilter(method="filter_search",
                                        help_text="Part of the hostname, serial or asset tag (any case).")
-    # The list's order; the cursor pagination follows it (dam/pagination.py).
-    ordering = django_filters.OrderingFilter(fields=["hostname", "state_changed_at"])
+    # The list's order. The cursor pagination orders the page by ORDERINGS (dam/pagination.py); a hostname breaks
+    # ties between machines that changed state at the same moment.
+    ORDERINGS = {"hostname": ("hostname",), "-hostname": ("-hostname",),
+                 "state_changed_at": ("state_changed_at", "hostname"),
+                 "-state_changed_at": ("-state_changed_at", "-hostname")}
+    ordering = django_filters.ChoiceFilter(choices=[(name, name) for name in ORDERINGS], method="filter_ordering",
+                                           help_text="The list's order (default hostname).")
 
     class Meta:
         model = Asset
         fields = ["state", "pool", "hardware_model", "site", "flapping", "exclude_from_automation", "open_ticket",
                   "overdue", "pending_approval", "search", "ordering"]
+
+    def filter_ordering(self, queryset, name, value):
+        return queryset.order_by(*self.ORDERINGS[value])
 
     def filter_search(self, queryset, name, value):
         return queryset.filter(Q(hostname__icontains=value) | Q(serial__icontains=value)

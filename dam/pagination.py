@@ -14,13 +14,10 @@ class ByHostnameCursorPagination(NewestFirstCursorPagination):
 
 
 class AssetCursorPagination(ByHostnameCursorPagination):
-    """By hostname, or by the `ordering` the asset filterset took (assets/filtersets.py validated it before the
-    page is cut): hostname, -hostname, state_changed_at, -state_changed_at. A cursor keeps the order it was made
-    with, since its links carry the parameter. Hostname breaks ties in state_changed_at."""
-
-    ORDERINGS = {"hostname": ("hostname",), "-hostname": ("-hostname",),
-                 "state_changed_at": ("state_changed_at", "hostname"),
-                 "-state_changed_at": ("-state_changed_at", "-hostname")}
+    """By hostname, or in the `ordering` the view's filterset took (and validated before the page is cut): the
+    filterset's ORDERINGS name the columns (assets/filtersets.py). A cursor keeps the order it was made with,
+    since its links carry the parameter."""
 
     def get_ordering(self, request, queryset, view):
-        return self.ORDERINGS.get(request.query_params.get("ordering", ""), (self.ordering,))
+        orderings = getattr(getattr(view, "filterset_class", None), "ORDERINGS", {})
+        return orderings.get(request.query_params.get("ordering", ""), (self.ordering,))

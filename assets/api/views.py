@@ -1,6 +1,6 @@
 """Fleet endpoints: assets (with their transitions and history), hardware models, pools, faults."""
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
@@ -38,6 +38,13 @@ class PoolViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
     http_method_names = ["get", "post", "patch", "head", "options"]
 
 
+# The 409 body, typed so that a generated client reads `allowed` instead of getting None.
+TRANSITION_CONFLICT = inline_serializer("TransitionConflict", {
+    "detail": serializers.CharField(), "state": serializers.CharField(),
+    "allowed": serializers.ListField(child=serializers.CharField()),
+})
+
+
 class AssetViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     queryset = asset_list()
     serializer_class = AssetSerializer
@@ -65,7 +72,7 @@ class AssetViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
                         status=status.HTTP_201_CREATED)
 
     @extend_schema(request=TransitionRequestSerializer, responses={200: AssetSerializer, 409: OpenApiResponse(
-        description='{"detail", "state", "allowed": [transition names]}')})
+        TRANSITION_CONFLICT, description="Not allowed from the asset's state; `allowed` lists what is.")})
     @action(detail=True, methods=["post"])
     def transitions(self, request, hostname=None):
         """Ask for a transition by name, with a reason that goes into the audit row."""
@@ -76,7 +83,10 @@ class AssetViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
                                      actor=request.user.username, reason=body.validated_data["reason"])
         return Response(self.get_serializer(self.get_queryset().get(pk=asset.pk)).data)
 
-    @extend_schema(responses=AssetTransitionSerializer(many=True))
+    # Not the asset list's filters: the history takes only its pages' cursor and size.
+    @extend_schema(responses=AssetTransitionSerializer(many=True), filters=False, parameters=[
+        OpenApiParameter("cursor", str, description="The pagination cursor value."),
+        OpenApiParameter("page_size", int, description="Number of results to return per page.")])
     @action(detail=True, methods=["get"])
     def history(self, request, hostname=None):
         """The audit rows of this asset, newest first."""

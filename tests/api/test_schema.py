@@ -89,3 +89,24 @@ def test_schema_says_faults_arrive_one_or_many(schema):
     assert {"type": "array", "items": {"$ref": "#/components/schemas/FaultInRequest"}} in one_of
     assert {"$ref": "#/components/schemas/FaultInRequest"} in one_of
     assert {"202", "400", "413"} <= set(schema["paths"]["/api/v1/faults/"]["post"]["responses"])
+
+
+def test_every_request_body_is_json_alone(schema):
+    # JSON only: one content type per body, so a generated client sends each body one way
+    bodies = {(path, method): op["requestBody"]["content"] for path, ops in schema["paths"].items()
+              for method, op in ops.items() if isinstance(op, dict) and "requestBody" in op}
+    assert bodies
+    assert {path: list(content) for (path, _), content in bodies.items() if list(content) != ["application/json"]} \
+        == {}
+
+
+@pytest.mark.parametrize("content_type, body", [
+    ("application/x-www-form-urlencoded", "transition=isolate&reason=x"),
+    ("multipart/form-data; boundary=BoUnDaRy", '--BoUnDaRy\r\nContent-Disposition: form-data; name="reason"\r\n\r\n'
+                                               'x\r\n--BoUnDaRy--\r\n'),
+])
+def test_a_form_body_is_415(api, asset, content_type, body):
+    response = api("staff").post(f"{API}/assets/{asset.hostname}/transitions/", body, content_type=content_type)
+    assert response.status_code == 415, response.content
+    assert "detail" in response.json()
+    assert asset.transitions.count() == 0
