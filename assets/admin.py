@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
 from django.db import IntegrityError
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef
+from django.db.models import BooleanField, ExpressionWrapper
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -20,7 +20,8 @@ from django_fsm import can_proceed
 from django_fsm.admin import FSMAdminMixin
 
 from assets.choices import RequestStatus, Transition
-from assets.forms import BulkReasonForm, InventoryUploadForm, TransitionReasonForm
+from assets.filtersets import AssetFilterSet
+from assets.forms import AssetAdminForm, BulkReasonForm, InventoryUploadForm, TransitionReasonForm
 from assets.models import (Asset, AssetTransition, AutomationDecision, Fault, FleetAutomation, HardwareModel,
                            IsolationRequest, Pool)
 from console import inventory, timeline, ui
@@ -60,29 +61,22 @@ def _open_ticket_model():
 
 
 class YesNoFilter(admin.SimpleListFilter):
-    """A filter that is one condition (an EXISTS on an indexed relation), asked yes or no."""
+    """One of the API's asset filters (assets/filtersets.py, by `parameter_name`), asked yes or no: one definition
+    serves both."""
 
     def lookups(self, request, model_admin):
         return [("yes", "Yes"), ("no", "No")]
 
-    def condition(self, request):
-        raise NotImplementedError
-
     def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(self.condition(request))
-        if self.value() == "no":
-            return queryset.exclude(self.condition(request))
-        return queryset
+        value = {"yes": True, "no": False}.get(self.value())
+        if value is None:
+            return queryset
+        return AssetFilterSet.base_filters[self.parameter_name].filter(queryset, value)
 
 
 class HasOpenTicketFilter(YesNoFilter):
     title = "open repair ticket"
     parameter_name = "open_ticket"
-
-    def condition(self, request):
-        Ticket = _open_ticket_model()
-        return Exists(Ticket.objects.unclosed().filter(asset=OuterRef("pk")))
 
 
 class OverdueFilter(YesNoFilter):
@@ -91,31 +85,25 @@ class OverdueFilter(YesNoFilter):
     title = "repair overdue"
     parameter_name = "overdue"
 
-    def condition(self, request):
-        Ticket = _open_ticket_model()
-        return Exists(Ticket.objects.overdue().filter(asset=OuterRef("pk")))
-
 
 class PendingApprovalFilter(YesNoFilter):
     title = "isolation pending approval"
     parameter_name = "pending_approval"
 
-    def condition(self, request):
-        return Exists(IsolationRequest.objects.filter(asset=OuterRef("pk"), status=RequestStatus.PENDING))
-
 
 class AutomationFilter(admin.SimpleListFilter):
+    """Two of the API's asset filters in one menu: exclude_from_automation=true, flapping=true."""
+
     title = "automation"
     parameter_name = "automation"
+    FILTERS = {"excluded": "exclude_from_automation", "flapping": "flapping"}
 
     def lookups(self, request, model_admin):
         return [("excluded", "Excluded from automation"), ("flapping", "Flapping")]
 
     def queryset(self, request, queryset):
-        if self.value() == "excluded":
-            return queryset.filter(exclude_from_automation=True)
-        if self.value() == "flapping":
-            return queryset.filter(flapping=True)
+        if self.value() in self.FILTERS:
+            return AssetFilterSet.base_filters[self.FILTERS[self.value()]].filter(queryset, True)
         return queryset
 
 
@@ -142,6 +130,7 @@ class AssetChangeList(ChangeList):
 
 @admin.register(Asset)
 class AssetAdmin(FSMAdminMixin, admin.ModelAdmin):
+    form = AssetAdminForm  # the one hostname rule (assets/validators.py)
     list_display = ["hostname", "state_badge", "pool", "hardware_model", "site", "rack", "open_ticket",
                     "flags", "state_since"]
     list_filter = ["state", "pool", "site", "hardware_model", HasOpenTicketFilter, OverdueFilter,

@@ -1,6 +1,9 @@
-"""Forms of the admin console for the fleet: the reason staff give when they move assets through their lifecycle,
-and the inventory file they import."""
+"""Forms of the admin console for the fleet: the asset form, the reason staff give when they move assets through
+their lifecycle, and the inventory file they import."""
 from django import forms
+
+from assets.models import Asset
+from assets.validators import validate_hostname
 
 # Same limit as the API's transition request, so a reason is valid whichever way it arrives.
 REASON_MAX = 2000
@@ -52,3 +55,16 @@ class InventoryUploadForm(forms.Form):
 
     def text(self) -> str:
         return self.cleaned_data["csv_text"]
+
+
+class AssetAdminForm(forms.ModelForm):
+    """The admin's asset form: the hostname follows the one rule the API and the inventory import follow."""
+
+    class Meta:
+        model = Asset
+        fields = "__all__"
+
+    def clean_hostname(self):
+        hostname = self.cleaned_data["hostname"]
+        validate_hostname(hostname)
+        return hostname

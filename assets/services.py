@@ -1,18 +1,33 @@
-"""Writes for the fleet that are not state changes: storing faults as detectors send them, and marking repeats."""
+"""Writes for the fleet that are not state changes: recording a machine, storing faults as detectors send them,
+and marking repeats. Callers validate first (the API's serializers); these take plain data."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from rest_framework.exceptions import ValidationError
-from rest_framework.serializers import as_serializer_error
 from django.utils import timezone
 
-from assets.api.serializers import FaultInSerializer
 from assets.choices import Severity
-from assets.models import Asset, Fault
+from assets.models import Asset, Fault, HardwareModel, Pool
 from assets.policy import SEVERITY_RANK
+
+log = logging.getLogger(__name__)
+
+# A detector's clock may run a little ahead of ours; more than this and its `observed_at` is wrong, not early.
+FUTURE_TOLERANCE = timedelta(minutes=10)
+
+
+def asset_create(*, actor: str, hostname: str, hardware_model: HardwareModel, pool: Pool, serial: str = "",
+                 asset_tag: str = "", site: str = "", rack: str = "", exclude_from_automation: bool = False) -> Asset:
+    """Record a machine already in service: it starts `active`. (A newly delivered one is inspected first:
+    lifecycle.receive_delivery.) Creating it is not a transition, so it writes no audit row."""
+    asset = Asset.objects.create(hostname=hostname, hardware_model=hardware_model, pool=pool, serial=serial,
+                                 asset_tag=asset_tag, site=site, rack=rack,
+                                 exclude_from_automation=exclude_from_automation)
+    log.info("%s recorded %s (active)", actor, hostname)
+    return asset
 
 
 @dataclass
@@ -26,36 +41,29 @@ class FaultOutcome:
         return {"index": self.index, "status": self.status, "id": self.id, "reason": self.reason}
 
 
-def _first_error(errors) -> str:
-    """'field: message' for the first field that failed, so a detector knows exactly what to fix."""
-    parts = []
-    for field, messages in errors.items():
-        message = messages[0] if isinstance(messages, list) else messages
-        if isinstance(message, dict):  # nested
-            message = _first_error(message)
-        parts.append(f"{field}: {message}")
-    return "; ".join(parts)
+def faults_store(*, detector: str, items: list[dict | str]) -> tuple[list[FaultOutcome], list[Fault]]:
+    """Store a batch of faults from one detector. Runs inside the caller's transaction.
 
-
-def faults_store(*, detector: str, items: list) -> tuple[list[FaultOutcome], list[Fault]]:
-    """Validate and store a batch of faults from one detector. Runs inside the caller's transaction.
+    `items` are in request order, each either a fault's validated fields (`asset` hostname, `component`,
+    `severity`, `summary`, and optionally `details`, `observed_at` as a datetime, `event_id`) or, for an item
+    the caller could not validate, the reason as text: it is reported `rejected` at its index.
 
     Each item gets its own outcome; a bad item never sinks the others. A repeated (detector, event_id), in this
-    batch or earlier, is a duplicate stored once.
+    batch or earlier, is a duplicate stored once when it says the same thing (asset, component, severity), and is
+    rejected naming the fault it already names when it does not.
     """
+    now = timezone.now()
     outcomes: list[FaultOutcome] = []
     valid: list[tuple[int, dict]] = []
-    # One serializer validates every item: a new one per item would deep-copy its fields each time (most of the
-    # validation's cost in a batch of 1000).
-    checker = FaultInSerializer()
     for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            outcomes.append(FaultOutcome(index, "rejected", reason="item: expected a JSON object"))
-            continue
-        try:
-            valid.append((index, checker.run_validation(item)))
-        except ValidationError as error:
-            outcomes.append(FaultOutcome(index, "rejected", reason=_first_error(as_serializer_error(error))))
+        if isinstance(item, str):
+            outcomes.append(FaultOutcome(index, "rejected", reason=item))
+        elif item.get("observed_at") and item["observed_at"] > now + FUTURE_TOLERANCE:
+            outcomes.append(FaultOutcome(index, "rejected", reason=(
+                f"observed_at: {item['observed_at'].isoformat()} is more than "
+                f"{FUTURE_TOLERANCE.seconds // 60} minutes in the future (the detector's clock?)")))
+        else:
+            valid.append((index, item))
 
     # Locked (in id order, so two batches never deadlock) until the faults are stored and acted on: a transition
     # cannot slip in between reading an asset's state and deciding what its fault triggers.
@@ -70,30 +78,43 @@ def faults_store(*, detector: str, items: list) -> tuple[list[FaultOutcome], lis
     if hostnames - to_lock:
         assets.update((a.hostname, a) for a in Asset.objects.select_related("pool").filter(
             hostname__in=hostnames - to_lock))
+    # One query for the whole batch's event ids (the hot path: a batch of 1000 is one lookup, not 1000).
     event_ids = {d["event_id"] for _, d in valid if d.get("event_id")}
-    seen = dict(Fault.objects.filter(detector=detector, event_id__in=event_ids).values_list("event_id", "id"))
+    seen = {event_id: _Named(fault_id, hostname, component, severity)
+            for event_id, fault_id, hostname, component, severity in Fault.objects.filter(
+                detector=detector, event_id__in=event_ids).values_list(
+                "event_id", "id", "asset__hostname", "component", "severity")} if event_ids else {}
 
-    now = timezone.now()
     pending: list[tuple[int, Fault]] = []
-    batch_events: dict[str, int] = {}  # event_id → index of its first item in this batch
+    batch_events: dict[str, tuple[int, Fault]] = {}  # event_id → (index, fault) of its first item in this batch
     repeats: list[tuple[int, int]] = []  # (index, index of the item it repeats)
+    clashes: list[tuple[int, str, Fault]] = []  # (index, event_id, the batch's fault that already has it)
     for index, data in valid:
         asset = assets.get(data["asset"])
         event_id = data.get("event_id") or None
         if asset is None:
             outcomes.append(FaultOutcome(index, "rejected", reason=f"asset: unknown hostname '{data['asset']}'"))
         elif event_id in seen:
-            outcomes.append(FaultOutcome(index, "duplicate", id=seen[event_id]))
+            named = seen[event_id]
+            if named.says(data):
+                outcomes.append(FaultOutcome(index, "duplicate", id=named.id))
+            else:
+                outcomes.append(FaultOutcome(index, "rejected", reason=named.clash(event_id)))
         elif event_id in batch_events:
-            repeats.append((index, batch_events[event_id]))
+            first_index, first = batch_events[event_id]
+            if _Named(None, first.asset.hostname, first.component, first.severity).says(data):
+                repeats.append((index, first_index))
+            else:
+                clashes.append((index, event_id, first))
         else:
-            if event_id:
-                batch_events[event_id] = index
-            pending.append((index, Fault(
+            fault = Fault(
                 asset=asset, component=data["component"], severity=data["severity"], summary=data["summary"],
                 details=data.get("details") or {}, observed_at=data.get("observed_at") or now, received_at=now,
                 detector=detector, event_id=event_id,
-            )))
+            )
+            if event_id:
+                batch_events[event_id] = (index, fault)
+            pending.append((index, fault))
 
     # Dedup before the INSERT, so that the links go in with the rows (no UPDATE after); only a repeat of a fault
     # earlier in this same batch waits for that one's id.
@@ -108,16 +129,44 @@ def faults_store(*, detector: str, items: list) -> tuple[list[FaultOutcome], lis
         if fault.pk:
             outcomes.append(FaultOutcome(index, "accepted", id=fault.pk))
         else:  # a concurrent request stored the same event_id first
-            outcomes.append(FaultOutcome(index, "duplicate", id=lost_race[fault.event_id]))
+            named = lost_race[fault.event_id]
+            if named.says({"asset": fault.asset.hostname, "component": fault.component,
+                           "severity": fault.severity}):
+                outcomes.append(FaultOutcome(index, "duplicate", id=named.id))
+            else:
+                outcomes.append(FaultOutcome(index, "rejected", reason=named.clash(fault.event_id)))
         ids[index] = outcomes[-1].id
     outcomes += [FaultOutcome(index, "duplicate", id=ids[first]) for index, first in repeats]
+    for index, event_id, first in clashes:
+        named = _Named(first.pk, first.asset.hostname, first.component, first.severity)
+        outcomes.append(FaultOutcome(index, "rejected", reason=named.clash(event_id)))
     outcomes.sort(key=lambda o: o.index)
     return outcomes, [f for _, f in pending if f.pk]
 
 
-def _insert(pending: list[tuple[int, Fault]], detector: str) -> dict[str, int]:
+@dataclass
+class _Named:
+    """The fault an event_id already names: a true repeat says the same (asset, component, severity)."""
+
+    id: int | None
+    hostname: str
+    component: str
+    severity: str
+
+    def says(self, data: dict) -> bool:
+        return (self.hostname, self.component, self.severity) == (data["asset"], data["component"],
+                                                                  data["severity"])
+
+    def clash(self, event_id: str) -> str:
+        # An event_id names one event: silently calling another fault its duplicate would lose that fault.
+        return (f"event_id '{event_id}' already names fault #{self.id} on {self.hostname} "
+                f"({self.severity} {self.component})")
+
+
+def _insert(pending: list[tuple[int, Fault]], detector: str) -> dict[str, "_Named"]:
     """One INSERT for the batch; if a concurrent request stored one of its event_ids first, fall back to one
-    savepoint per fault so the rest still land. Returns event_id → id for the faults that lost the race."""
+    savepoint per fault so the rest still land. Returns event_id → the stored fault, for the faults that lost
+    the race."""
     faults = [f for _, f in pending]
     try:
         with transaction.atomic():
@@ -133,7 +182,8 @@ def _insert(pending: list[tuple[int, Fault]], detector: str) -> dict[str, int]:
                     fault.save()
             except IntegrityError:
                 fault.pk = None
-                lost[fault.event_id] = Fault.objects.get(detector=detector, event_id=fault.event_id).pk
+                other = Fault.objects.select_related("asset").get(detector=detector, event_id=fault.event_id)
+                lost[fault.event_id] = _Named(other.pk, other.asset.hostname, other.component, other.severity)
         return lost
 
 

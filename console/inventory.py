@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass, field
 
 from django.db import transaction
 
 from assets.models import Asset, HardwareModel, Pool
+from assets.validators import hostname_problem
 
 COLUMNS = ["hostname", "hardware_model", "pool", "serial", "asset_tag", "site", "rack"]
 TEXT_COLUMNS = ["serial", "asset_tag", "site", "rack"]
-HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$")
 MAX_ROWS = 200_000
 BATCH = 2000
 
@@ -96,8 +95,8 @@ def inventory_preview(text: str) -> tuple[Preview, list[Asset], list[Asset], lis
             row.errors.append("more cells than the header has columns")
         if not row.hostname:
             row.errors.append("hostname: empty")
-        elif len(row.hostname) > _max_length("hostname") or not HOSTNAME.match(row.hostname):
-            row.errors.append(f"hostname: '{row.hostname}' is not a valid host name")
+        elif problem := hostname_problem(row.hostname):  # the API's and the admin's rule too
+            row.errors.append(f"hostname: '{row.hostname}' is not a valid host name: {problem}")
         elif row.hostname in seen:
             row.errors.append(f"hostname: '{row.hostname}' appears already on line {seen[row.hostname]}")
         else:

@@ -285,9 +285,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["dam.permissions.ReadAnyWriteStaff"],
     "DEFAULT_FILTER_BACKENDS": ["dam.permissions.AgentSeesOwnHost",
-                                "django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PARSER_CLASSES": ["reliability.limits.JSONParser", "rest_framework.parsers.FormParser",
-                               "rest_framework.parsers.MultiPartParser"],
+                                "dam.filters.StrictDjangoFilterBackend"],
+    # JSON bodies only (the contract's "JSON only"): the schema then lists application/json alone, and a client
+    # generated from it sends each body one way.
+    "DEFAULT_PARSER_CLASSES": ["reliability.limits.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_THROTTLE_CLASSES": ["reliability.throttling.TokenRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "dam.pagination.NewestFirstCursorPagination",
     "PAGE_SIZE": 100,

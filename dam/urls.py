@@ -2,12 +2,13 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from assets.api.views import (AssetViewSet, FaultViewSet, FleetAutomationView, HardwareModelViewSet,
                               IsolationRequestViewSet, PoolViewSet)
 from dam import health
+from dam.docs import DocsView
 from inspection.api.views import AgentInspectionViewSet, BaselineVersionViewSet, InspectionViewSet
 from repairs.api.views import RepairTicketViewSet
 
@@ -29,7 +30,7 @@ urlpatterns = [
     path("admin/", include("console.urls")),  # the fleet dashboard, before the admin's catch-all
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/v1/docs/", DocsView.as_view(url_name="schema"), name="docs"),
     path("api/v1/automation/", FleetAutomationView.as_view(), name="automation"),
     path("api/v1/", include(router.urls)),
     path("healthz", health.healthz),

@@ -1,23 +1,21 @@
 """Fleet endpoints: assets (with their transitions and history), hardware models, pools, faults."""
-import django_filters
 from django.conf import settings
-from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
-from assets.api.filters import AssetFilter, FaultFilter
 from assets.api.serializers import (AssetSerializer, AssetTransitionSerializer, AssetUpdateSerializer,
                                     DecisionSerializer, FaultInSerializer, FaultSerializer, FleetAutomationSerializer,
                                     HardwareModelSerializer, IsolationRequestSerializer, PoolSerializer,
-                                    TransitionRequestSerializer)
-from assets.choices import RequestStatus
+                                    TransitionRequestSerializer, faults_validate)
+from assets.filtersets import AssetFilterSet, FaultFilterSet, IsolationRequestFilterSet
 from assets.models import Fault, FleetAutomation, HardwareModel, IsolationRequest, Pool
 from assets.selectors import asset_list
 import lifecycle
-from dam.pagination import ByHostnameCursorPagination, NewestFirstCursorPagination
+from dam.filters import reject_unknown_parameters, pagination_parameters
+from dam.pagination import AssetCursorPagination, NewestFirstCursorPagination
 from dam.permissions import PostsFaults
 
 NAME = r"[^/]+"
@@ -40,11 +38,18 @@ class PoolViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
     http_method_names = ["get", "post", "patch", "head", "options"]
 
 
+# The 409 body, typed so that a generated client reads `allowed` instead of getting None.
+TRANSITION_CONFLICT = inline_serializer("TransitionConflict", {
+    "detail": serializers.CharField(), "state": serializers.CharField(),
+    "allowed": serializers.ListField(child=serializers.CharField()),
+})
+
+
 class AssetViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     queryset = asset_list()
     serializer_class = AssetSerializer
-    filterset_class = AssetFilter
-    pagination_class = ByHostnameCursorPagination
+    filterset_class = AssetFilterSet
+    pagination_class = AssetCursorPagination
     lookup_field = "hostname"
     lookup_value_regex = NAME
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -67,7 +72,7 @@ class AssetViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
                         status=status.HTTP_201_CREATED)
 
     @extend_schema(request=TransitionRequestSerializer, responses={200: AssetSerializer, 409: OpenApiResponse(
-        description='{"detail", "state", "allowed": [transition names]}')})
+        TRANSITION_CONFLICT, description="Not allowed from the asset's state; `allowed` lists what is.")})
     @action(detail=True, methods=["post"])
     def transitions(self, request, hostname=None):
         """Ask for a transition by name, with a reason that goes into the audit row."""
@@ -78,12 +83,16 @@ class AssetViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
                                      actor=request.user.username, reason=body.validated_data["reason"])
         return Response(self.get_serializer(self.get_queryset().get(pk=asset.pk)).data)
 
-    @extend_schema(responses=AssetTransitionSerializer(many=True))
+    # Not the asset list's filters: the history takes only its pages' cursor and size.
+    @extend_schema(responses=AssetTransitionSerializer(many=True), filters=False, parameters=[
+        OpenApiParameter("cursor", str, description="The pagination cursor value."),
+        OpenApiParameter("page_size", int, description="Number of results to return per page.")])
     @action(detail=True, methods=["get"])
     def history(self, request, hostname=None):
         """The audit rows of this asset, newest first."""
-        asset = self.get_object()
         paginator = NewestFirstCursorPagination()
+        reject_unknown_parameters(request, pagination_parameters(paginator))
+        asset = self.get_object()
         page = paginator.paginate_queryset(asset.transitions.all(), request, view=self)
         return paginator.get_paginated_response(AssetTransitionSerializer(page, many=True).data)
 
@@ -92,21 +101,27 @@ FAULT_BATCH_RESPONSE = inline_serializer("FaultBatchResult", {
     "accepted": serializers.IntegerField(), "duplicates": serializers.IntegerField(),
     "rejected": serializers.IntegerField(), "results": serializers.ListField(child=serializers.DictField()),
 })
+FAULT_BATCH_REFUSED = inline_serializer("FaultBatchRefused", {
+    "detail": serializers.CharField(), "accepted": serializers.IntegerField(),
+    "duplicates": serializers.IntegerField(), "rejected": serializers.IntegerField(),
+    "results": serializers.ListField(child=serializers.DictField()),
+})
 
 
 class FaultViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Fault.objects.select_related("asset")
     serializer_class = FaultSerializer
-    filterset_class = FaultFilter
+    filterset_class = FaultFilterSet
     permission_classes = [PostsFaults]
 
     @extend_schema(request=PolymorphicProxySerializer("FaultOneOrMany", resource_type_field_name=None, many=False,
                                                       serializers=[FaultInSerializer, FaultInSerializer(many=True)]),
-                   responses={202: FAULT_BATCH_RESPONSE,
+                   responses={202: FAULT_BATCH_RESPONSE, 422: FAULT_BATCH_REFUSED,
                               400: OpenApiResponse(description="Neither a fault object nor a list of them."),
                               413: OpenApiResponse(description="More than 1000 faults in one request.")})
     def create(self, request, *args, **kwargs):
-        """One fault object or a list of up to 1000. Each item is accepted, a duplicate, or rejected with a reason."""
+        """One fault object or a list of up to 1000. Each item is accepted, a duplicate, or rejected with a reason;
+        202 when any item was taken (accepted or duplicate), 422 with the same counts and results when none was."""
         items = request.data
         if isinstance(items, dict):
             items = [items]
@@ -116,21 +131,17 @@ class FaultViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         if len(items) > limit:
             return Response({"detail": f"At most {limit} faults per request; this one has {len(items)}.",
                              "limit": limit}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-        outcomes = lifecycle.report_faults(detector=request.user.username, items=items)
+        outcomes = lifecycle.report_faults(detector=request.user.username, items=faults_validate(items))
         counts = {s: sum(o.status == s for o in outcomes) for s in ("accepted", "duplicate", "rejected")}
-        return Response({"accepted": counts["accepted"], "duplicates": counts["duplicate"],
-                         "rejected": counts["rejected"], "results": [o.as_dict() for o in outcomes]},
-                        status=status.HTTP_202_ACCEPTED)
-
-
-class IsolationRequestFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=RequestStatus.choices)
-    asset = django_filters.CharFilter(field_name="asset__hostname")
-    pool = django_filters.CharFilter(field_name="asset__pool__name")
-
-    class Meta:
-        model = IsolationRequest
-        fields = ["status", "asset", "pool"]
+        # Nothing taken at all is 422, so a detector that reads only the status knows (an empty list took nothing
+        # and refused nothing: 202).
+        body = {"accepted": counts["accepted"], "duplicates": counts["duplicate"], "rejected": counts["rejected"],
+                "results": [o.as_dict() for o in outcomes]}
+        if outcomes and counts["rejected"] == len(outcomes):
+            # Like every error, it says what went wrong in "detail"; each item's reason is in its result.
+            return Response({"detail": "Nothing was taken: every item was rejected (see each result's reason).",
+                             **body}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+        return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
 class IsolationRequestViewSet(viewsets.ReadOnlyModelViewSet):
@@ -138,7 +149,7 @@ class IsolationRequestViewSet(viewsets.ReadOnlyModelViewSet):
 
     queryset = IsolationRequest.objects.select_related("asset")
     serializer_class = IsolationRequestSerializer
-    filterset_class = IsolationRequestFilter
+    filterset_class = IsolationRequestFilterSet
 
     @extend_schema(request=DecisionSerializer, responses=IsolationRequestSerializer)
     @action(detail=True, methods=["post"])

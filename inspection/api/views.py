@@ -1,6 +1,5 @@
 """Inspections for everyone to read, the endpoints the host agent uses to take and report its own, and the
 hardware models' baseline versions (staff pin one, or set a band by hand)."""
-import django_filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -14,17 +13,9 @@ from inspection import services
 from inspection.api.serializers import (AgentAssignmentSerializer, AgentReportSerializer, BaselineVersionSerializer,
                                         InspectionSerializer, ReleaseBandSerializer, SetBandSerializer,
                                         UnpinSerializer)
-from inspection.choices import BaselineKind, Verdict
+from inspection.choices import Verdict
+from inspection.filtersets import BaselineVersionFilterSet, InspectionFilterSet
 from inspection.models import BaselineVersion, Inspection
-
-
-class InspectionFilter(django_filters.FilterSet):
-    asset = django_filters.CharFilter(field_name="asset__hostname")
-    verdict = django_filters.ChoiceFilter(choices=Verdict.choices)
-
-    class Meta:
-        model = Inspection
-        fields = ["asset", "verdict"]
 
 
 def agent_only_own_host(request, queryset):
@@ -37,7 +28,7 @@ def agent_only_own_host(request, queryset):
 class InspectionViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Inspection.objects.select_related("asset").prefetch_related("checks")
     serializer_class = InspectionSerializer
-    filterset_class = InspectionFilter
+    filterset_class = InspectionFilterSet
 
     def get_queryset(self):
         return agent_only_own_host(self.request, super().get_queryset())
@@ -95,16 +86,6 @@ class AgentInspectionViewSet(viewsets.GenericViewSet):
         return Response(InspectionSerializer(inspection).data)
 
 
-class BaselineVersionFilter(django_filters.FilterSet):
-    hardware_model = django_filters.CharFilter(field_name="hardware_model__name")
-    kind = django_filters.ChoiceFilter(choices=BaselineKind.choices)
-    pinned = django_filters.BooleanFilter()
-
-    class Meta:
-        model = BaselineVersion
-        fields = ["hardware_model", "kind", "pinned"]
-
-
 class BaselineVersionViewSet(viewsets.ReadOnlyModelViewSet):
     """Baseline versions, newest first. Versions are never edited: pinning chooses which one judges, and a band
     set by hand makes a new version."""
@@ -112,7 +93,7 @@ class BaselineVersionViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = (BaselineVersion.objects.select_related("hardware_model").prefetch_related("points")
                 .order_by("hardware_model__name", "-number"))
     serializer_class = BaselineVersionSerializer
-    filterset_class = BaselineVersionFilter
+    filterset_class = BaselineVersionFilterSet
 
     @extend_schema(request=None, responses=BaselineVersionSerializer)
     @action(detail=True, methods=["post"])

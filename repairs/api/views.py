@@ -1,5 +1,4 @@
 """Repair tickets: the technician's queue. Resolving one sends its machine to verification."""
-import django_filters
 from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
@@ -10,22 +9,8 @@ import lifecycle
 from assets.conflicts import TicketConflict
 from repairs import services
 from repairs.api.serializers import RepairTicketSerializer, ResolveSerializer
-from repairs.choices import TicketStatus
+from repairs.filtersets import RepairTicketFilterSet
 from repairs.models import RepairTicket
-
-
-class TicketFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=TicketStatus.choices)
-    asset = django_filters.CharFilter(field_name="asset__hostname")
-    overdue = django_filters.BooleanFilter(method="filter_overdue",
-                                           label="Still being worked (open or in_progress) past its due_at")
-
-    class Meta:
-        model = RepairTicket
-        fields = ["status", "asset", "overdue"]
-
-    def filter_overdue(self, queryset, name, value):
-        return queryset.overdue() if value else queryset.not_overdue()
 
 
 @extend_schema_view(partial_update=extend_schema(responses={200: RepairTicketSerializer, 409: OpenApiResponse(
@@ -34,7 +19,7 @@ class TicketFilter(django_filters.FilterSet):
 class RepairTicketViewSet(mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
     queryset = RepairTicket.objects.select_related("asset").prefetch_related("faults")
     serializer_class = RepairTicketSerializer
-    filterset_class = TicketFilter
+    filterset_class = RepairTicketFilterSet
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def perform_update(self, serializer):

@@ -1,5 +1,8 @@
 """faults/: detectors post faults one at a time or in batches; everyone reads them, filtered and cursor-paginated."""
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from assets.models import Asset, Fault
 from tests.api.helpers import API, assert_error, assert_ok
@@ -209,3 +212,40 @@ def test_cursor_pagination_walks_every_fault_once(api, recorded):
 @pytest.mark.parametrize("field", ["severity", "component"])
 def test_invalid_filter_value_is_400_naming_the_field(api, asset, field):
     assert_error(api("viewer").get(f"{FAULTS}?{field}=bogus"), 400, field)
+
+
+# Additions: nothing taken is 422; an event_id names one fault; observed_at not from the future -------------
+def test_a_request_whose_every_item_is_rejected_is_422_with_the_same_body(api, asset):
+    body = assert_error(api("detector").post(FAULTS, [fault("no-such-host"), fault(severity="catastrophic")],
+                                             format="json"), 422)
+    assert (body["accepted"], body["duplicates"], body["rejected"]) == (0, 0, 2)
+    assert [r["status"] for r in body["results"]] == ["rejected", "rejected"]
+    assert not Fault.objects.exists()
+
+
+def test_one_item_taken_is_enough_for_202(api, asset):
+    detector = api("detector")
+    assert_ok(detector.post(FAULTS, fault(event_id="e-1"), format="json"), 202)
+    # a duplicate counts as taken: the detector's event is stored
+    body = assert_ok(detector.post(FAULTS, [fault(event_id="e-1"), fault("no-such-host")], format="json"), 202)
+    assert (body["duplicates"], body["rejected"]) == (1, 1)
+
+
+def test_an_event_id_reused_for_another_fault_is_rejected_naming_it(api, make_asset):
+    make_asset("demo-001"), make_asset("demo-003")
+    detector = api("detector")
+    disk = assert_ok(detector.post(FAULTS, fault("demo-001", event_id="x"), format="json"), 202)["results"][0]
+
+    body = assert_error(detector.post(FAULTS, fault("demo-003", component="memory", severity="critical",
+                                                    event_id="x"), format="json"), 422)
+
+    [result] = body["results"]
+    assert result["status"] == "rejected"
+    assert result["reason"].startswith(f"event_id 'x' already names fault #{disk['id']} on demo-001")
+    assert Fault.objects.count() == 1
+
+
+def test_observed_at_more_than_ten_minutes_ahead_is_rejected(api, asset):
+    ahead = (timezone.now() + timedelta(minutes=30)).isoformat()
+    body = assert_error(api("detector").post(FAULTS, fault(observed_at=ahead), format="json"), 422)
+    assert body["results"][0]["reason"].startswith("observed_at:")

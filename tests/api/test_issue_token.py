@@ -80,12 +80,38 @@ def test_agent_token_is_its_hosts(db, asset):
     assert_error(client.get(f"{API}/agent/inspections/next/?hostname=other-host"), 403)
 
 
-def test_reissuing_with_another_role_moves_the_user(db, hardware_model, pool):
+def test_another_role_for_an_existing_user_is_refused_naming_its_role(db):
+    old = issue("alice", "viewer")
+
+    with pytest.raises(CommandError, match="alice exists with role viewer.*--change-role") as refused:
+        call_command("issue_token", "alice", role="staff", stdout=StringIO())
+
+    assert refused.value.returncode == 2
+    assert list(User.objects.get(username="alice").groups.values_list("name", flat=True)) == ["viewer"]
+    assert User.objects.get(username="alice").auth_token_set.count() == 1
+    assert_error(client_with(old).post(f"{API}/pools/", {"name": "web"}, format="json"), 403)
+
+
+def test_the_command_line_exits_2_for_another_role(transactional_db, tmp_path):
+    issue("alice", "viewer")
+    db = connection.settings_dict
+    if not db["ENGINE"].endswith("sqlite3"):
+        pytest.skip("the SQLite path of the test database is enough to run the real command")
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db['NAME']}", "DAM_DATA_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "manage.py", "issue_token", "alice", "--role", "staff"],
+                          cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    assert "alice exists with role viewer" in done.stderr
+
+
+def test_change_role_moves_the_user_and_every_token_follows(db, hardware_model, pool):
     old = issue("alice", "viewer")
     create = {"hostname": "host-new", "hardware_model": "test-model", "pool": "batch"}
     assert_error(client_with(old).post(f"{API}/assets/", create, format="json"), 403)
 
-    new = issue("alice", "staff")
+    out = StringIO()
+    call_command("issue_token", "alice", role="staff", change_role=True, stdout=out)
+    new = out.getvalue().strip()
 
     assert list(User.objects.get(username="alice").groups.values_list("name", flat=True)) == ["staff"]
     assert_ok(client_with(new).post(f"{API}/assets/", create, format="json"), 201)

@@ -4,7 +4,7 @@ import yaml
 from django.core.management import call_command
 from drf_spectacular.generators import SchemaGenerator
 
-from tests.api.helpers import API
+from tests.api.helpers import API, assert_error
 
 # The contract's table: path → methods it promises.
 CONTRACT_PATHS = {
@@ -89,3 +89,46 @@ def test_schema_says_faults_arrive_one_or_many(schema):
     assert {"type": "array", "items": {"$ref": "#/components/schemas/FaultInRequest"}} in one_of
     assert {"$ref": "#/components/schemas/FaultInRequest"} in one_of
     assert {"202", "400", "413"} <= set(schema["paths"]["/api/v1/faults/"]["post"]["responses"])
+
+
+def test_every_request_body_is_json_alone(schema):
+    # JSON only: one content type per body, so a generated client sends each body one way
+    bodies = {(path, method): op["requestBody"]["content"] for path, ops in schema["paths"].items()
+              for method, op in ops.items() if isinstance(op, dict) and "requestBody" in op}
+    assert bodies
+    assert {path: list(content) for (path, _), content in bodies.items() if list(content) != ["application/json"]} \
+        == {}
+
+
+@pytest.mark.parametrize("content_type, body", [
+    ("application/x-www-form-urlencoded", "transition=isolate&reason=x"),
+    ("multipart/form-data; boundary=BoUnDaRy", '--BoUnDaRy\r\nContent-Disposition: form-data; name="reason"\r\n\r\n'
+                                               'x\r\n--BoUnDaRy--\r\n'),
+])
+def test_a_form_body_is_415(api, asset, content_type, body):
+    response = api("staff").post(f"{API}/assets/{asset.hostname}/transitions/", body, content_type=content_type)
+    assert response.status_code == 415, response.content
+    assert "detail" in response.json()
+    assert asset.transitions.count() == 0
+
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_docs_in_a_browser_without_a_token_go_to_the_console_login_and_back(client, admin_user):
+    response = client.get(f"{API}/docs/", HTTP_ACCEPT=BROWSER)
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/login/?next=%2Fapi%2Fv1%2Fdocs%2F"
+
+    # the console's login sends the browser back to the docs, which now load, and so does their schema
+    login = client.post(response["Location"], {"username": "admin", "password": "password",
+                                               "next": "/api/v1/docs/"})
+    assert login.status_code == 302 and login["Location"] == "/api/v1/docs/"
+    page = client.get(login["Location"], HTTP_ACCEPT=BROWSER)
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+    assert client.get(f"{API}/schema/").status_code == 200
+
+
+def test_docs_for_a_script_without_a_token_stay_a_json_401(client, db):
+    assert_error(client.get(f"{API}/docs/"), 401)
+    assert_error(client.get(f"{API}/docs/", HTTP_ACCEPT=BROWSER, HTTP_AUTHORIZATION="Token wrong"), 401)

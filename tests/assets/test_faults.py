@@ -1,5 +1,10 @@
 """Faults as detectors send them: stored once per event, bad items rejected one by one, and what each one triggers."""
+from datetime import UTC, datetime, timedelta
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from assets import services
 from assets.choices import AssetState as S
@@ -67,41 +72,91 @@ def test_faults_without_event_id_are_never_duplicates(asset, event_id):
 
 
 def test_a_bad_item_does_not_sink_the_batch(asset):
-    # given a batch with good items and bad ones
+    # given a batch with good items, items the caller's validation refused (their reasons), and an unknown machine
     items = [
         fault(asset, severity="warning", summary="fan slow"),
-        {"asset": asset.hostname, "severity": "warning", "summary": "no component"},
-        fault(asset, severity="catastrophic"),
-        fault(asset, component="flux-capacitor"),
+        "component: This field is required.",
         {**fault(asset, severity="warning"), "asset": "no-such-host"},
-        "not an object",
-        {**fault(asset, severity="warning"), "observed_at": "yesterday"},
         fault(asset, severity="info", summary="fan ok again"),
     ]
 
     # when it is stored
     outcomes, stored = services.faults_store(detector="ipmi", items=items)
 
-    # then the good ones are stored and every bad one says which field is wrong
+    # then the good ones are stored and every bad one says what is wrong
     assert [o.index for o in outcomes] == list(range(len(items)))
-    assert [o.status for o in outcomes] == ["accepted", "rejected", "rejected", "rejected", "rejected", "rejected",
-                                            "rejected", "accepted"]
+    assert [o.status for o in outcomes] == ["accepted", "rejected", "rejected", "accepted"]
     reasons = [o.reason for o in outcomes]
-    assert reasons[1].startswith("component:")
-    assert reasons[2].startswith("severity:")
-    assert reasons[3].startswith("component:")
-    assert reasons[4].startswith("asset:") and "no-such-host" in reasons[4]
-    assert reasons[5].startswith("item:")
-    assert reasons[6].startswith("observed_at:")
+    assert reasons[1] == "component: This field is required."
+    assert reasons[2].startswith("asset:") and "no-such-host" in reasons[2]
     assert all(o.id is None for o in outcomes if o.status == "rejected")
     assert sorted(Fault.objects.values_list("summary", flat=True)) == ["fan ok again", "fan slow"]
-    assert {f.id for f in stored} == {outcomes[0].id, outcomes[7].id}
+    assert {f.id for f in stored} == {outcomes[0].id, outcomes[3].id}
+
+
+@pytest.mark.parametrize("change", [{"component": "memory"}, {"severity": "critical"}, {"asset": "other"}])
+def test_an_event_id_naming_another_fault_is_rejected_naming_it(asset, make_asset, change):
+    # given a disk warning on asset stored as smartd's event evt-1
+    make_asset("other")
+    [first] = lifecycle.report_faults(detector="smartd", items=[fault(asset, severity="warning", event_id="evt-1")])
+
+    # when smartd sends evt-1 again about another asset, component or severity
+    [clash] = lifecycle.report_faults(detector="smartd", items=[
+        {**fault(asset, severity="warning", event_id="evt-1"), **change}])
+
+    # then it is not a silent duplicate: it is rejected, naming the fault evt-1 already is
+    assert clash.status == "rejected" and clash.id is None
+    assert clash.reason.startswith(f"event_id 'evt-1' already names fault #{first.id} on {asset.hostname}")
+    assert Fault.objects.count() == 1
+
+
+def test_an_event_id_naming_another_fault_of_the_same_batch_is_rejected(asset):
+    # given one batch where evt-1 is a disk warning, then a critical memory fault
+    items = [fault(asset, severity="warning", event_id="evt-1"),
+             fault(asset, severity="critical", component="memory", event_id="evt-1"),
+             fault(asset, severity="warning", event_id="evt-1")]
+
+    # when it is stored
+    outcomes, _ = services.faults_store(detector="smartd", items=items)
+
+    # then the second names the first, and the third is a true repeat
+    assert [o.status for o in outcomes] == ["accepted", "rejected", "duplicate"]
+    assert f"fault #{outcomes[0].id} on {asset.hostname}" in outcomes[1].reason
+    assert outcomes[2].id == outcomes[0].id
+
+
+def test_one_query_looks_up_the_event_ids_of_a_batch(asset):
+    # given a thousand info faults, each with its own event id, half of them sent before
+    items = [fault(asset, severity="info", event_id=f"evt-{i}") for i in range(1000)]
+    lifecycle.report_faults(detector="smartd", items=items[:500])
+
+    # when the whole batch is sent: the event ids are looked up once, not per item
+    with CaptureQueriesContext(connection) as queries:
+        outcomes, _ = services.faults_store(detector="smartd", items=items)
+
+    assert [o.status for o in outcomes] == ["duplicate"] * 500 + ["accepted"] * 500
+    lookups = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT") and '"event_id" IN' in q["sql"]]
+    assert len(lookups) == 1, lookups
+
+
+@pytest.mark.parametrize("ahead, status", [(timedelta(minutes=9), "accepted"), (timedelta(minutes=11), "rejected")])
+def test_observed_at_far_in_the_future_is_rejected(asset, ahead, status):
+    # given a detector whose clock runs ahead
+    item = fault(asset, severity="warning", observed_at=timezone.now() + ahead)
+
+    # when it reports
+    [outcome] = lifecycle.report_faults(detector="smartd", items=[item])
+
+    # then up to 10 minutes ahead is clock skew, more is rejected with a reason
+    assert outcome.status == status
+    if status == "rejected":
+        assert outcome.reason.startswith("observed_at:") and "10 minutes in the future" in outcome.reason
 
 
 def test_a_stored_fault_keeps_what_the_detector_said(asset):
     # given a fault with details and the time it was observed
     item = fault(asset, severity="warning", details={"smart": {"reallocated": 12}},
-                 observed_at="2025-01-02T03:04:05Z", event_id="e-9")
+                 observed_at=datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC), event_id="e-9")
 
     # when it is stored
     [outcome] = lifecycle.report_faults(detector="smartd", items=[item])

@@ -1,7 +1,7 @@
 """Record a newly delivered machine as `new`; its delivery inspection (full profile) decides when it first serves."""
 from django.core.management.base import BaseCommand, CommandError
 
-from assets.api.serializers import validate_hostname
+from assets.validators import hostname_problem
 from assets.models import Asset, HardwareModel, Pool
 import lifecycle
 
@@ -20,10 +20,8 @@ class Command(BaseCommand):
         parser.add_argument("--rack", default="")
 
     def handle(self, *args, hostname, hardware_model, pool, serial, asset_tag, site, rack, **options):
-        try:
-            validate_hostname(hostname)
-        except Exception as exc:  # a ValidationError from the API's own rule
-            raise CommandError(f"{hostname}: {exc}") from None
+        if problem := hostname_problem(hostname):  # the same rule as the API, the admin and the import
+            raise CommandError(f"{hostname}: not a valid hostname: {problem}.")
         if Asset.objects.filter(hostname=hostname).exists():
             raise CommandError(f"{hostname} exists already.")
         model = HardwareModel.objects.filter(name=hardware_model).first()

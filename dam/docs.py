@@ -1,0 +1,24 @@
+"""The browsable API docs: a browser without a token is sent to the console's login and back, not shown a 401."""
+from urllib.parse import urlencode
+
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from drf_spectacular.views import SpectacularSwaggerView
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.renderers import JSONRenderer
+
+
+class DocsView(SpectacularSwaggerView):
+    """Swagger UI. The page and the schema it loads accept the console's session, so logging in there is enough.
+    A script (no text/html in Accept) still gets the API's JSON 401."""
+
+    def handle_exception(self, exc):
+        request = self.request
+        if (isinstance(exc, NotAuthenticated) and "text/html" in request.headers.get("Accept", "")
+                and "Authorization" not in request.headers):
+            login = reverse("admin:login")
+            return HttpResponseRedirect(f"{login}?{urlencode({'next': request.get_full_path()})}")
+        response = super().handle_exception(exc)
+        # An error is JSON like every API error, not the docs template rendered around it.
+        request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
+        return response
