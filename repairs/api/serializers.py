@@ -10,7 +10,8 @@ class RepairTicketSerializer(RejectUnknownFields, serializers.ModelSerializer):
     asset = serializers.SlugRelatedField(slug_field="hostname", read_only=True)
     asset_state = serializers.CharField(source="asset.state", read_only=True)
     faults = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    overdue = serializers.BooleanField(read_only=True, help_text="Still open past its SLA (due_at).")
+    overdue = serializers.BooleanField(read_only=True, help_text="Still being worked (open or in_progress) past its "
+                                                                 "due_at; a resolved ticket is not overdue.")
     # Declared so that the schema says it may be blank (read-only model fields lose allow_blank).
     performed_action = serializers.ChoiceField(choices=RepairAction.choices, allow_blank=True, read_only=True)
 
