@@ -20,7 +20,7 @@ from django_fsm import can_proceed
 from django_fsm.admin import FSMAdminMixin
 
 from assets.choices import RequestStatus, Transition
-from assets.forms import BulkReasonForm, InventoryUploadForm, TransitionReasonForm
+from assets.forms import AssetForm, BulkReasonForm, InventoryUploadForm, TransitionReasonForm
 from assets.models import (Asset, AssetTransition, AutomationDecision, Fault, FleetAutomation, HardwareModel,
                            IsolationRequest, Pool)
 from console import inventory, timeline, ui
@@ -163,8 +163,13 @@ class AssetAdmin(FSMAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ["hardware_model", "pool"]
     # A filtered page need not count the whole fleet a second time just to print "of 100000".
     show_full_result_count = False
-    fields = ["hostname", "state", "state_changed_at", "hardware_model", "pool", "site", "rack", "serial",
-              "asset_tag", "exclude_from_automation", "flapping", "created_at"]
+    form = AssetForm
+    fieldsets = [
+        (None, {"fields": ["hostname", "state", "state_changed_at", "hardware_model", "pool", "site", "rack",
+                           "serial", "asset_tag", "exclude_from_automation", "flapping", "created_at"]}),
+        ("BMC (Redfish): out-of-band power", {"fields": ["bmc_url", "bmc_system", "bmc_username", "bmc_password",
+                                                         "clear_bmc_password", "bmc_verify_tls"]}),
+    ]
     # `state` is added by the mixin (protected FSM field); state_changed_at is the lifecycle's to set.
     readonly_fields = ["state_changed_at", "created_at"]
     actions = ["isolate_selected", "dismiss_selected", "approve_isolation_selected", "decline_isolation_selected",
@@ -287,8 +292,8 @@ class AssetAdmin(FSMAdminMixin, admin.ModelAdmin):
         # Only the fields the form changed: the lifecycle may move this machine while the form is open, and a full
         # save would write its old state_changed_at back.
         if change:
-            if form.changed_data:
-                obj.save(update_fields=form.changed_data)
+            if fields := form.changed_model_fields():
+                obj.save(update_fields=fields)
         else:
             obj.save()
 

@@ -73,6 +73,13 @@ class IsolationAction(models.TextChoices):
     COMMAND = "command", "Run a command"
 
 
+class AutoRepair(models.TextChoices):
+    """Which repairs DAM carries out by itself instead of leaving them to a technician."""
+
+    OFF = "off", "Off: every repair is a technician's"
+    REBOOT = "reboot", "Reboot through the BMC"
+
+
 class Decision(models.TextChoices):
     """What automation decided about a fault that asked for an isolation."""
 

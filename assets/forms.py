@@ -2,6 +2,8 @@
 and the inventory file they import."""
 from django import forms
 
+from assets import bmc
+
 # Same limit as the API's transition request, so a reason is valid whichever way it arrives.
 REASON_MAX = 2000
 # An inventory file of 100,000 machines is about 8 MB.
@@ -52,3 +54,33 @@ class InventoryUploadForm(forms.Form):
 
     def text(self) -> str:
         return self.cleaned_data["csv_text"]
+
+
+class AssetForm(forms.ModelForm):
+    """The asset's editable details in the console, with its BMC. The password is write-only: the page never shows
+    it (nor its ciphertext); typing one sets it, leaving the box empty keeps the one stored."""
+
+    bmc_password = forms.CharField(
+        label="BMC password", required=False, max_length=500, strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Stored encrypted and never shown again. Leave empty to keep the current one.")
+    clear_bmc_password = forms.BooleanField(label="Clear the BMC password", required=False)
+
+    def clean_bmc_url(self):
+        try:
+            return bmc.normalized_url(self.cleaned_data.get("bmc_url") or "")
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def save(self, commit=True):
+        password, clear = self.cleaned_data.get("bmc_password"), self.cleaned_data.get("clear_bmc_password")
+        if password or clear:
+            self.instance.set_bmc_password("" if clear else password)
+        return super().save(commit=commit)
+
+    def changed_model_fields(self) -> list[str]:
+        """The columns this form changed, for save(update_fields=…): the password's column stands for its box."""
+        fields = [name for name in self.changed_data if name not in ("bmc_password", "clear_bmc_password")]
+        if self.cleaned_data.get("bmc_password") or self.cleaned_data.get("clear_bmc_password"):
+            fields.append("bmc_password_encrypted")
+        return fields

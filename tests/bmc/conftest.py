@@ -1,0 +1,35 @@
+"""A real Redfish BMC for the tests: sushy-emulator (fake driver) on a free port, one system per test hostname."""
+import pytest
+
+from integrations import redfish_emulator
+
+USERNAME = "root"
+# Distinctive, so a test can look for it in every answer, log line and page.
+PASSWORD = "Bmc-pa55-9f3kQz"
+SYSTEMS = ["host-001", "host-002", "host-e2e", "host-dry", "host-401", "host-down"]
+
+
+@pytest.fixture(scope="session")
+def bmc_url(tmp_path_factory):
+    process, url = redfish_emulator.start(tmp_path_factory.mktemp("bmc"), systems=SYSTEMS, username=USERNAME,
+                                          password=PASSWORD)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def with_bmc(bmc_url):
+    """Give an asset the emulator's BMC (its own system on it)."""
+    def give(asset, *, password: str = PASSWORD, url: str | None = None):
+        asset.bmc_url, asset.bmc_system, asset.bmc_username = url or bmc_url, asset.hostname, USERNAME
+        asset.set_bmc_password(password)
+        asset.save()
+        return asset
+    return give
+
+
+@pytest.fixture
+def down_bmc_url():
+    """A BMC that does not answer: a port nothing listens on."""
+    return f"http://127.0.0.1:{redfish_emulator.free_port()}"
