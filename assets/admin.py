@@ -20,12 +20,15 @@ from django_fsm import can_proceed
 from django_fsm.admin import FSMAdminMixin
 
 from assets.choices import RequestStatus, Transition
-from assets.forms import AssetForm, BulkReasonForm, InventoryUploadForm, TransitionReasonForm
+from assets.forms import AssetForm, BulkReasonForm, InventoryUploadForm, PowerReasonForm, TransitionReasonForm
 from assets.models import (Asset, AssetTransition, AutomationDecision, Fault, FleetAutomation, HardwareModel,
                            IsolationRequest, Pool)
 from console import inventory, timeline, ui
 import lifecycle
+from integrations import bmc
 
+# The BMC's power actions, as the asset page's buttons name them.
+POWER_LABELS = {"status": "Power status", "on": "Power on", "off": "Power off", "cycle": "Power cycle"}
 # How much of an asset's past its page shows; the full lists are one link away.
 TIMELINE_ROWS = 100
 # A bulk action acts on at most this many machines at once: each one is its own locked transaction.
@@ -284,6 +287,7 @@ class AssetAdmin(FSMAdminMixin, admin.ModelAdmin):
                 open_ticket=Ticket.objects.filter(asset=obj, closed_at__isnull=True).first(),
                 last_inspection=Inspection.objects.filter(asset=obj).order_by("-id").first(),
                 pending_request=obj.isolation_requests.filter(status=RequestStatus.PENDING).first(),
+                power_actions=POWER_LABELS.items(),
                 now=timezone.now(),
             )
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
@@ -423,8 +427,43 @@ class AssetAdmin(FSMAdminMixin, admin.ModelAdmin):
     def get_urls(self):
         return [
             path("import/", self.admin_site.admin_view(self.import_view), name="assets_asset_import"),
+            path("<path:object_id>/power/<str:action>/", self.admin_site.admin_view(self.power_view),
+                 name="assets_asset_power"),
             *super().get_urls(),
         ]
+
+    # Out-of-band power through the BMC: the same call as POST assets/{hostname}/power/ ----------------------------
+    def power_view(self, request, object_id, action):
+        """A reason form for one BMC action; then the call, its answer shown on the asset's page (and its
+        timeline)."""
+        asset = self.get_object(request, object_id)
+        if asset is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        back = redirect("admin:assets_asset_change", object_id=asset.pk)
+        if action not in POWER_LABELS:
+            self.message_user(request, f"{action} is not a power action (status, on, off, cycle).", messages.ERROR)
+            return back
+        if not self.has_change_permission(request, asset):
+            self.message_user(request, "You may look at this machine but not power it.", messages.ERROR)
+            return back
+        if not asset.has_bmc:
+            self.message_user(request, f"{asset.hostname} has no BMC: set its BMC URL below.", messages.ERROR)
+            return back
+        form = PowerReasonForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                call = bmc.power(asset=asset, action=action, actor=request.user.username,
+                                 reason=form.cleaned_data["reason"])
+            except bmc.BmcFailed as failure:
+                self.message_user(request, f"The BMC of {asset.hostname} failed: {failure}", messages.ERROR)
+            else:
+                self.message_user(request, f"{asset.hostname} {POWER_LABELS[action].lower()}: {call.answer}.",
+                                  messages.SUCCESS)
+            return back
+        return TemplateResponse(request, "admin/assets/asset/power_form.html", {
+            **self.admin_site.each_context(request), "opts": self.opts, "original": asset, "action": action,
+            "label": POWER_LABELS[action], "form": form, "title": f"{POWER_LABELS[action]}: {asset.hostname}",
+        })
 
     def import_view(self, request):
         """Upload a CSV, see what every row would do (dry run), then import it."""

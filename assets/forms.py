@@ -21,6 +21,17 @@ class TransitionReasonForm(forms.Form):
     )
 
 
+class PowerReasonForm(forms.Form):
+    """Every BMC power action asked for by hand says why: the reason goes onto the asset's timeline."""
+
+    reason = forms.CharField(
+        max_length=REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80, "autofocus": True,
+                                     "placeholder": "e.g. hung at boot, no console"}),
+        help_text="Why: this goes onto the asset's timeline with the BMC's answer.",
+    )
+
+
 class BulkReasonForm(forms.Form):
     """The one reason given for a bulk action; it goes into the audit row of every machine it moves."""
 
