@@ -81,11 +81,11 @@ class AutoRepair(models.TextChoices):
 
 
 class Decision(models.TextChoices):
-    """What automation decided about a fault that asked for an isolation."""
+    """What automation decided about a fault that asked for an isolation, or about a repair it could do itself."""
 
     ISOLATED = "isolated", "Isolated"
     PENDING_APPROVAL = "pending_approval", "Isolation pending approval"
-    DRY_RUN = "dry_run", "Dry run: would have isolated"
+    DRY_RUN = "dry_run", "Dry run: recorded what it would do"
     PAUSED = "paused", "Automation paused: nothing done"
     EXCLUDED = "excluded", "Asset excluded from automation: nothing done"
     NOT_NEEDED = "not_needed", "Nothing to do: already out of service or pending"

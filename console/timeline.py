@@ -122,7 +122,7 @@ def _automation(asset: Asset, rows: int) -> list[Event]:
     return events
 
 
-BMC_TONE = {"ok": "info", "failed": "bad", "dry_run": "warn"}
+BMC_TONE = {"ok": "info", "failed": "bad"}
 
 
 def _bmc_calls(asset: Asset, rows: int) -> list[Event]:

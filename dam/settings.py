@@ -262,7 +262,7 @@ DAM_BMC_CA_BUNDLE = os.environ.get("DAM_BMC_CA_BUNDLE", "")
 DAM_BMC_CONNECT_TIMEOUT = float(os.environ.get("DAM_BMC_CONNECT_TIMEOUT", "5"))
 DAM_BMC_READ_TIMEOUT = float(os.environ.get("DAM_BMC_READ_TIMEOUT", "30"))
 # After a reset, the auto-repair job waits this long for PowerState On, asking every DAM_BMC_POLL_SECONDS.
-DAM_BMC_POWER_ON_TIMEOUT = float(os.environ.get("DAM_BMC_POWER_ON_TIMEOUT", "600"))
+DAM_BMC_POWER_ON_TIMEOUT = float(os.environ.get("DAM_BMC_POWER_ON_TIMEOUT", "300"))
 DAM_BMC_POLL_SECONDS = float(os.environ.get("DAM_BMC_POLL_SECONDS", "5"))
 
 # --- Reliability and security ---------------------------------------------------------------------

@@ -61,7 +61,6 @@ class BmcCall(models.Model):
     class Outcome(models.TextChoices):
         OK = "ok", "Done"
         FAILED = "failed", "The BMC refused or did not answer"
-        DRY_RUN = "dry_run", "Dry run: nothing sent"
 
     asset = models.ForeignKey("assets.Asset", on_delete=models.CASCADE, related_name="bmc_calls")
     action = models.CharField(max_length=20, help_text="status, on, off, cycle; wait_on: waiting for PowerState On.")

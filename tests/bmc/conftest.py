@@ -10,12 +10,23 @@ SYSTEMS = ["host-001", "host-002", "host-e2e", "host-dry", "host-401", "host-dow
 
 
 @pytest.fixture(scope="session")
-def bmc_url(tmp_path_factory):
-    process, url = redfish_emulator.start(tmp_path_factory.mktemp("bmc"), systems=SYSTEMS, username=USERNAME,
-                                          password=PASSWORD)
-    yield url
+def bmc_emulator(tmp_path_factory):
+    """(url, directory): the emulator's log is directory/emulator.log, one line per request it served."""
+    directory = tmp_path_factory.mktemp("bmc")
+    process, url = redfish_emulator.start(directory, systems=SYSTEMS, username=USERNAME, password=PASSWORD)
+    yield url, directory
     process.terminate()
     process.wait(timeout=10)
+
+
+@pytest.fixture
+def bmc_url(bmc_emulator):
+    return bmc_emulator[0]
+
+
+@pytest.fixture
+def bmc_log(bmc_emulator):
+    return lambda: (bmc_emulator[1] / "emulator.log").read_text()
 
 
 @pytest.fixture
