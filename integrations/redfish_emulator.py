@@ -2,8 +2,10 @@
 per machine, HTTP Basic auth from a bcrypt htpasswd file. `make demo-bmc` and the tests both start it through here."""
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +23,14 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """Linux: the emulator gets SIGTERM when the process that started it dies, however it dies."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def write_config(directory: Path, *, systems: list[str], username: str, password: str, port: int,
@@ -53,7 +63,8 @@ def start(directory: Path, *, systems: list[str], username: str, password: str,
     config = write_config(directory, systems=systems, username=username, password=password, port=port)
     log = open(directory / "emulator.log", "w")
     process = subprocess.Popen([str(EMULATOR), "--config", str(config)], stdout=log, stderr=subprocess.STDOUT,
-                               env={**os.environ, "SUSHY_EMULATOR_CONFIG": str(config)})
+                               env={**os.environ, "SUSHY_EMULATOR_CONFIG": str(config)},
+                               preexec_fn=_die_with_parent)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
