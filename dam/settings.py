@@ -3,6 +3,7 @@
 With no environment at all DAM runs embedded: SQLite and a filesystem broker under ./var/ (DAM_DATA_DIR).
 DATABASE_URL and CELERY_BROKER_URL switch it to PostgreSQL and Redis or RabbitMQ.
 """
+import base64
 import json
 import os
 import secrets
@@ -251,10 +252,23 @@ DAM_RETIRE_WINDOW_DAYS = int(os.environ.get("DAM_RETIRE_WINDOW_DAYS", "90"))
 # first encrypts). Production refuses to start without it; the embedded default keeps one in DAM_DATA_DIR
 # (assets/bmc.py).
 DAM_BMC_KEY = os.environ.get("DAM_BMC_KEY", "")
+_MAKE_BMC_KEY = "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
 if PRODUCTION and not DAM_BMC_KEY:
     raise ImproperlyConfigured(
-        "DAM_PRODUCTION=1 needs DAM_BMC_KEY in the environment (a Fernet key: python -c 'from cryptography.fernet "
-        "import Fernet; print(Fernet.generate_key().decode())').")
+        f"DAM_PRODUCTION=1 needs DAM_BMC_KEY in the environment (a Fernet key: {_MAKE_BMC_KEY}).")
+
+
+def _is_fernet_key(key: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(key.strip().encode())) == 32
+    except ValueError:
+        return False
+
+
+if DAM_BMC_KEY and not all(_is_fernet_key(key) for key in DAM_BMC_KEY.split(",")):
+    # Refused here rather than at the first BMC call: a typo in the key must stop the start, not a repair.
+    raise ImproperlyConfigured(f"DAM_BMC_KEY is not a Fernet key (32 url-safe base64 bytes; several comma "
+                               f"separated to rotate): make one with {_MAKE_BMC_KEY}.")
 # TLS: BMCs are verified like any HTTPS server unless this is off here (the whole fleet) or on the asset
 # (bmc_verify_tls); DAM_BMC_CA_BUNDLE names the CA file that signed the BMCs' certificates.
 DAM_BMC_VERIFY_TLS = env_bool("DAM_BMC_VERIFY_TLS", True)

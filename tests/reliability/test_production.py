@@ -87,3 +87,9 @@ def test_production_refuses_to_start_without_the_bmc_key(tmp_path):
                DJANGO_SECRET_KEY=secrets.token_urlsafe(50))
     assert done.returncode != 0 and "DAM_BMC_KEY" in done.stderr
     assert not (tmp_path / "bmc_key").exists()  # production never makes a key of its own
+
+
+def test_production_refuses_a_bmc_key_that_is_not_a_fernet_key(tmp_path):
+    done = run([sys.executable, "manage.py", "check"], tmp_path, **{**PRODUCTION, "DAM_BMC_KEY": "hunter2"},
+               DJANGO_SECRET_KEY=secrets.token_urlsafe(50))
+    assert done.returncode != 0 and "DAM_BMC_KEY is not a Fernet key" in done.stderr
