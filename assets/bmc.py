@@ -1,5 +1,6 @@
-"""An asset's BMC: the rules for its address, and its password at rest, encrypted with Fernet (the `cryptography` package: AES-128-CBC and HMAC-SHA256) under a key
-that lives outside the database, so a database dump or backup alone gives no BMC away.
+"""An asset's BMC: the rules for its address, and its password at rest — encrypted with Fernet (the `cryptography`
+package: AES-128-CBC and HMAC-SHA256) under a key that lives outside the database, so a database dump or backup alone
+gives no BMC away.
 
 The key comes from DAM_BMC_KEY (production refuses to start without it, dam/settings.py). Several keys, comma
 separated, rotate: the first encrypts, any of them decrypts. The embedded default keeps one in DAM_DATA_DIR/bmc_key,

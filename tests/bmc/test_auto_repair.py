@@ -38,8 +38,8 @@ def isolate_for_mce(asset) -> RepairTicket:
 
 
 @pytest.mark.e2e
-def test_an_mce_is_rebooted_verified_and_returned_by_dam_alone(worker, http, make_asset, with_bmc, bmc_log,  # noqa: F811
-                                                               tmp_path, admin_client):
+def test_an_mce_is_rebooted_verified_and_returned_by_dam_alone(worker, http, make_asset,  # noqa: F811
+                                                               with_bmc, bmc_log, tmp_path, admin_client):
     asset = with_bmc(make_asset("host-e2e"))
     staff, detector = http("staff"), http("detector")
     status, pool = staff.request("PATCH", f"/api/v1/pools/{asset.pool.name}/", {"auto_repair": "reboot"})
