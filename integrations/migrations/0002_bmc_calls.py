@@ -8,7 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('assets', '0005_bmc_and_auto_repair'),
+        # Only the asset table is needed: not tied to the newest assets migration, so merges renumber nothing here.
+        ('assets', '0004_fault_ingest_indexes'),
         ('integrations', '0001_initial'),
     ]
 
