@@ -6,7 +6,9 @@ from integrations import redfish_emulator
 USERNAME = "root"
 # Distinctive, so a test can look for it in every answer, log line and page.
 PASSWORD = "Bmc-pa55-9f3kQz"
-SYSTEMS = ["host-001", "host-002", "host-e2e", "host-dry", "host-401", "host-down"]
+# One system per test that powers it, so that no test sees another's reset still under way (the emulator, like a
+# real BMC, turns a machine back on some seconds after a reset).
+SYSTEMS = ["host-001", "host-002", "host-e2e", "host-dry", "host-401", "host-down", "host-console"]
 
 
 @pytest.fixture(scope="session")

@@ -118,7 +118,8 @@ def test_a_wrong_password_is_a_502_with_the_bmcs_401(api, make_asset, with_bmc):
 
 
 @pytest.mark.django_db
-def test_a_bmc_that_does_not_answer_is_a_502_with_the_connection_error(api, make_asset, with_bmc, down_bmc_url):
+def test_a_bmc_that_does_not_answer_is_a_502_with_the_connection_error(api, make_asset, with_bmc,
+                                                                     down_bmc_url):
     asset = with_bmc(make_asset("host-down"), url=down_bmc_url)
     response = power(api("staff"), asset.hostname, "cycle")
     assert response.status_code == 502

@@ -53,8 +53,9 @@ def test_a_bad_bmc_url_is_refused_on_the_form(admin_client, asset):
 
 
 @pytest.mark.django_db
-def test_the_power_buttons_ask_for_a_reason_and_the_call_lands_on_the_timeline(admin_client, asset, with_bmc):
-    with_bmc(asset)
+def test_the_power_buttons_ask_for_a_reason_and_the_call_lands_on_the_timeline(admin_client, make_asset,
+                                                                               with_bmc):
+    asset = with_bmc(make_asset("host-console"))
     form = admin_client.get(power_url(asset, "status"))
     assert form.status_code == 200 and 'name="reason"' in form.content.decode()
     assert admin_client.post(power_url(asset, "status"), {}).status_code == 200  # no reason: the form again
