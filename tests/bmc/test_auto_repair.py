@@ -2,7 +2,10 @@
 end to end with a real worker process, then what a BMC that refuses or is down leaves for staff, and the switches
 (dry run, pause) under which it calls nothing. The reimage rung is handed over to provisioning."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from assets.models import AutomationDecision, FleetAutomation
 from integrations.models import BmcCall, Delivery
@@ -137,12 +140,11 @@ def test_the_reimage_rung_is_handed_to_provisioning(eager_jobs, make_asset, tmp_
     asset = make_asset("host-reimage")
     asset.pool.reimage_action, asset.pool.reimage_target = "command", f"/bin/sh {script}"
     asset.pool.save()
-    lifecycle.isolate(asset_id=asset.id, actor="alice", reason="kernel panics")
-    first = RepairTicket.objects.get(asset=asset)
-    lifecycle.resolve_ticket(ticket_id=first.id, actor="bob", action_taken="rebooted", action="reboot")
-    asset.refresh_from_db()
-    # (the verification runs here and passes: returned, on probation; a fault now escalates to reimage)
-    assert asset.state == "returned"
+    # (rebooted a week ago for the same trouble: this incident escalates to the next rung, reimage)
+    week_ago = timezone.now() - timedelta(days=7)
+    first = RepairTicket.objects.create(asset=asset, summary="cpu: MCE", opened_by="job:open_repair_ticket",
+                                        opened_at=week_ago, repair_action="reboot", performed_action="reboot",
+                                        status="resolved", resolved_at=week_ago, closed_at=week_ago)
     lifecycle.report_faults(detector="mcelog", items=[{"asset": asset.hostname, **MCE}])
     second = RepairTicket.objects.exclude(pk=first.pk).get(asset=asset)
     assert second.repair_action == "reimage"
