@@ -15,7 +15,9 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.views.decorators.debug import sensitive_post_parameters
 from django_fsm import can_proceed
 from django_fsm.admin import FSMAdminMixin
 
@@ -190,6 +192,11 @@ class AssetAdmin(FSMAdminMixin, admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return AssetChangeList
+
+    # Django's error reports (a 500 mailed or logged) show the POST: never the BMC password.
+    @method_decorator(sensitive_post_parameters("bmc_password"))
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def has_delete_permission(self, request, obj=None):
         # Deleting an asset would delete its audit trail, faults and tickets with it.

@@ -24,6 +24,8 @@ def test_staff_set_the_bmc_in_the_console_and_the_password_shows_nowhere(admin_c
         "site": "", "rack": "", "serial": "", "asset_tag": "", "bmc_url": bmc_url, "bmc_system": asset.hostname,
         "bmc_username": USERNAME, "bmc_password": PASSWORD, "bmc_verify_tls": "on"})
     assert response.status_code == 302, response.content.decode()[:3000]
+    # Django's error reports would leave it out too.
+    assert list(response.wsgi_request.sensitive_post_parameters) == ["bmc_password"]
     asset.refresh_from_db()
     assert asset.bmc_password() == PASSWORD and asset.bmc_url == bmc_url
 
