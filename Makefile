@@ -27,6 +27,13 @@ run: migrate
 	@echo "DAM serves http://127.0.0.1:$(PORT)  (API: /api/v1/, docs: /api/v1/docs/, console: /admin/)"
 	DAM_PORT=$(PORT) .venv/bin/honcho start
 
+# A Redfish BMC for the demo fleet (OpenStack's sushy-emulator, fake driver) on port $(DEMO_BMC_PORT): gives demo-001 …
+# demo-020 their BMC fields and pool demo automatic reboot. Beside `make run`, in a second terminal; Ctrl-C stops it.
+DEMO_BMC_PORT ?= 8100
+.PHONY: demo-bmc
+demo-bmc: migrate
+	$(PY) manage.py demo_bmc --port $(DEMO_BMC_PORT)
+
 # SQLite always; PostgreSQL + Redis when they answer (required when CI=true).
 test: venv
 	$(MAKE) --no-print-directory test-sqlite

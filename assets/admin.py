@@ -15,19 +15,24 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.views.decorators.debug import sensitive_post_parameters
 from django_fsm import can_proceed
 from django_fsm.admin import FSMAdminMixin
 
 from assets.choices import RequestStatus, Transition
 from assets.filtersets import AssetFilterSet
-from assets.forms import AssetAdminForm, BulkReasonForm, InventoryUploadForm, TransitionReasonForm
+from assets.forms import AssetForm, BulkReasonForm, InventoryUploadForm, PowerReasonForm, TransitionReasonForm
 from assets.models import (Asset, AssetTransition, AutomationDecision, Fault, FleetAutomation, HardwareModel,
                            IsolationRequest, Pool)
 from console import inventory, timeline, ui
 from console.ui import ReadOnlyAdmin
 import lifecycle
+from integrations import bmc
 
+# The BMC's power actions, as the asset page's buttons name them.
+POWER_LABELS = {"status": "Power status", "on": "Power on", "off": "Power off", "cycle": "Power cycle"}
 # How much of an asset's past its page shows; the full lists are one link away.
 TIMELINE_ROWS = 100
 # A bulk action acts on at most this many machines at once: each one is its own locked transaction.
@@ -130,7 +135,6 @@ class AssetChangeList(ChangeList):
 
 @admin.register(Asset)
 class AssetAdmin(FSMAdminMixin, admin.ModelAdmin):
-    form = AssetAdminForm  # the one hostname rule (assets/validators.py)
     list_display = ["hostname", "state_badge", "pool", "hardware_model", "site", "rack", "open_ticket",
                     "flags", "state_since"]
     list_filter = ["state", "pool", "site", "hardware_model", HasOpenTicketFilter, OverdueFilter,
@@ -143,8 +147,13 @@ class AssetAdmin(FSMAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ["hardware_model", "pool"]
     # A filtered page need not count the whole fleet a second time just to print "of 100000".
     show_full_result_count = False
-    fields = ["hostname", "state", "state_changed_at", "hardware_model", "pool", "site", "rack", "serial",
-              "asset_tag", "exclude_from_automation", "flapping", "created_at"]
+    form = AssetForm  # the one hostname rule (assets/validators.py), the BMC password write-only
+    fieldsets = [
+        (None, {"fields": ["hostname", "state", "state_changed_at", "hardware_model", "pool", "site", "rack",
+                           "serial", "asset_tag", "exclude_from_automation", "flapping", "created_at"]}),
+        ("BMC (Redfish): out-of-band power", {"fields": ["bmc_url", "bmc_system", "bmc_username", "bmc_password",
+                                                         "clear_bmc_password", "bmc_verify_tls"]}),
+    ]
     # `state` is added by the mixin (protected FSM field); state_changed_at is the lifecycle's to set.
     readonly_fields = ["state_changed_at", "created_at"]
     actions = ["isolate_selected", "dismiss_selected", "approve_isolation_selected", "decline_isolation_selected",
@@ -162,6 +171,11 @@ class AssetAdmin(FSMAdminMixin, admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return AssetChangeList
+
+    # Django's error reports (a 500 mailed or logged) show the POST: never the BMC password.
+    @method_decorator(sensitive_post_parameters("bmc_password"))
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def has_delete_permission(self, request, obj=None):
         # Deleting an asset would delete its audit trail, faults and tickets with it.
@@ -258,6 +272,7 @@ class AssetAdmin(FSMAdminMixin, admin.ModelAdmin):
                 open_ticket=Ticket.objects.unclosed().filter(asset=obj).first(),
                 last_inspection=Inspection.objects.filter(asset=obj).order_by("-id").first(),
                 pending_request=obj.isolation_requests.filter(status=RequestStatus.PENDING).first(),
+                power_actions=POWER_LABELS.items(),
                 now=timezone.now(),
             )
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
@@ -266,8 +281,8 @@ class AssetAdmin(FSMAdminMixin, admin.ModelAdmin):
         # Only the fields the form changed: the lifecycle may move this machine while the form is open, and a full
         # save would write its old state_changed_at back.
         if change:
-            if form.changed_data:
-                obj.save(update_fields=form.changed_data)
+            if fields := form.changed_model_fields():
+                obj.save(update_fields=fields)
         else:
             obj.save()
 
@@ -397,8 +412,43 @@ class AssetAdmin(FSMAdminMixin, admin.ModelAdmin):
     def get_urls(self):
         return [
             path("import/", self.admin_site.admin_view(self.import_view), name="assets_asset_import"),
+            path("<path:object_id>/power/<str:action>/", self.admin_site.admin_view(self.power_view),
+                 name="assets_asset_power"),
             *super().get_urls(),
         ]
+
+    # Out-of-band power through the BMC: the same call as POST assets/{hostname}/power/ ----------------------------
+    def power_view(self, request, object_id, action):
+        """A reason form for one BMC action; then the call, its answer shown on the asset's page (and its
+        timeline)."""
+        asset = self.get_object(request, object_id)
+        if asset is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        back = redirect("admin:assets_asset_change", object_id=asset.pk)
+        if action not in POWER_LABELS:
+            self.message_user(request, f"{action} is not a power action (status, on, off, cycle).", messages.ERROR)
+            return back
+        if not self.has_change_permission(request, asset):
+            self.message_user(request, "You may look at this machine but not power it.", messages.ERROR)
+            return back
+        if not asset.has_bmc:
+            self.message_user(request, f"{asset.hostname} has no BMC: set its BMC URL below.", messages.ERROR)
+            return back
+        form = PowerReasonForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                call = bmc.power(asset=asset, action=action, actor=request.user.username,
+                                 reason=form.cleaned_data["reason"])
+            except bmc.BmcFailed as failure:
+                self.message_user(request, f"The BMC of {asset.hostname} failed: {failure}", messages.ERROR)
+            else:
+                self.message_user(request, f"{asset.hostname} {POWER_LABELS[action].lower()}: {call.answer}.",
+                                  messages.SUCCESS)
+            return back
+        return TemplateResponse(request, "admin/assets/asset/power_form.html", {
+            **self.admin_site.each_context(request), "opts": self.opts, "original": asset, "action": action,
+            "label": POWER_LABELS[action], "form": form, "title": f"{POWER_LABELS[action]}: {asset.hostname}",
+        })
 
     def import_view(self, request):
         """Upload a CSV, see what every row would do (dry run), then import it."""

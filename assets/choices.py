@@ -121,12 +121,19 @@ class IsolationAction(models.TextChoices):
     COMMAND = "command", "Run a command"
 
 
+class AutoRepair(models.TextChoices):
+    """Which repairs DAM carries out by itself instead of leaving them to a technician."""
+
+    OFF = "off", "Off: every repair is a technician's"
+    REBOOT = "reboot", "Reboot through the BMC"
+
+
 class Decision(models.TextChoices):
-    """What automation decided about a fault that asked for an isolation."""
+    """What automation decided about a fault that asked for an isolation, or about a repair it could do itself."""
 
     ISOLATED = "isolated", "Isolated"
     PENDING_APPROVAL = "pending_approval", "Isolation pending approval"
-    DRY_RUN = "dry_run", "Dry run: would have isolated"
+    DRY_RUN = "dry_run", "Dry run: recorded what it would do"
     PAUSED = "paused", "Automation paused: nothing done"
     EXCLUDED = "excluded", "Asset excluded from automation: nothing done"
     NOT_NEEDED = "not_needed", "Nothing to do: already out of service or pending"

@@ -2,7 +2,7 @@
 their lifecycle, and the inventory file they import."""
 from django import forms
 
-from assets.models import Asset
+from assets import bmc
 from assets.validators import validate_hostname
 
 # Same limit as the API's transition request, so a reason is valid whichever way it arrives.
@@ -19,6 +19,17 @@ class TransitionReasonForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "cols": 80, "autofocus": True,
                                      "placeholder": "e.g. fans failing in rack 4, replacing the PSU"}),
         help_text="Why: this goes into the asset's audit trail.",
+    )
+
+
+class PowerReasonForm(forms.Form):
+    """Every BMC power action asked for by hand says why: the reason goes onto the asset's timeline."""
+
+    reason = forms.CharField(
+        max_length=REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80, "autofocus": True,
+                                     "placeholder": "e.g. hung at boot, no console"}),
+        help_text="Why: this goes onto the asset's timeline with the BMC's answer.",
     )
 
 
@@ -57,14 +68,37 @@ class InventoryUploadForm(forms.Form):
         return self.cleaned_data["csv_text"]
 
 
-class AssetAdminForm(forms.ModelForm):
-    """The admin's asset form: the hostname follows the one rule the API and the inventory import follow."""
+class AssetForm(forms.ModelForm):
+    """The asset's editable details in the console, with its BMC. The hostname follows the one rule the API and the
+    inventory import follow. The BMC password is write-only: the page never shows it (nor its ciphertext); typing
+    one sets it, leaving the box empty keeps the one stored."""
 
-    class Meta:
-        model = Asset
-        fields = "__all__"
+    bmc_password = forms.CharField(
+        label="BMC password", required=False, max_length=500, strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Stored encrypted and never shown again. Leave empty to keep the current one.")
+    clear_bmc_password = forms.BooleanField(label="Clear the BMC password", required=False)
 
     def clean_hostname(self):
         hostname = self.cleaned_data["hostname"]
         validate_hostname(hostname)
         return hostname
+
+    def clean_bmc_url(self):
+        try:
+            return bmc.normalized_url(self.cleaned_data.get("bmc_url") or "")
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def save(self, commit=True):
+        password, clear = self.cleaned_data.get("bmc_password"), self.cleaned_data.get("clear_bmc_password")
+        if password or clear:
+            self.instance.set_bmc_password("" if clear else password)
+        return super().save(commit=commit)
+
+    def changed_model_fields(self) -> list[str]:
+        """The columns this form changed, for save(update_fields=…): the password's column stands for its box."""
+        fields = [name for name in self.changed_data if name not in ("bmc_password", "clear_bmc_password")]
+        if self.cleaned_data.get("bmc_password") or self.cleaned_data.get("clear_bmc_password"):
+            fields.append("bmc_password_encrypted")
+        return fields

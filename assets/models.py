@@ -5,8 +5,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from assets.choices import (AssetState, Automation, Decision, IsolateOn, IsolationAction, RequestStatus, Severity,
-                            Component, Transition)
+from assets import bmc
+from assets.choices import (AssetState, AutoRepair, Automation, Decision, IsolateOn, IsolationAction,
+                            RequestStatus, Severity, Component, Transition)
 
 S = AssetState
 
@@ -67,6 +68,19 @@ class Pool(models.Model):
         max_length=500, blank=True,
         help_text="URL for webhook (POSTed {action: drain|undrain, hostname}); command for command (run with "
                   "drain|undrain and the hostname as its last two arguments).")
+    # --- Repairs DAM carries out itself (lifecycle/auto_repair.py), under the same switches as isolation ---
+    auto_repair = models.CharField(
+        max_length=20, choices=AutoRepair.choices, default=AutoRepair.OFF,
+        help_text="reboot: a ticket whose repair is a reboot, on a machine with a BMC, is done by DAM through the "
+                  "BMC and resolved by DAM.")
+    reimage_action = models.CharField(
+        max_length=20, choices=IsolationAction.choices, default=IsolationAction.NONE,
+        help_text="What hands a reimage over to provisioning (MAAS, Ironic, Foreman); it resolves the ticket "
+                  "through the API when done.")
+    reimage_target = models.CharField(
+        max_length=500, blank=True,
+        help_text="URL for webhook (POSTed {action: reimage, hostname, ticket}); command for command (run with "
+                  "reimage and the hostname as its last two arguments).")
 
     class Meta:
         ordering = ["name"]
@@ -127,9 +141,38 @@ class Asset(ConcurrentTransitionMixin, models.Model):
         default=False, help_text="Faults are recorded but never isolate this machine by themselves.")
     flapping = models.BooleanField(
         default=False, help_text="Isolated again and again lately; set by DAM, cleared by staff.")
+    # --- Its BMC (Redfish), for out-of-band power and automatic reboot (integrations/bmc.py) ---
+    bmc_url = models.CharField(
+        "BMC URL", max_length=500, blank=True,
+        help_text="The BMC's Redfish service root, e.g. https://10.1.2.3 (/redfish/v1 is implied). Empty: no BMC.")
+    bmc_system = models.CharField(
+        "BMC system", max_length=200, blank=True,
+        help_text="The Redfish system id (the last part of /redfish/v1/Systems/<id>); empty when the BMC has one.")
+    bmc_username = models.CharField("BMC username", max_length=150, blank=True)
+    # Never shown anywhere: encrypted under DAM_BMC_KEY (assets/bmc.py); set with set_bmc_password().
+    bmc_password_encrypted = models.TextField(blank=True, editable=False)
+    bmc_verify_tls = models.BooleanField(
+        "verify the BMC's TLS certificate", default=True,
+        help_text="Off: accept a self-signed certificate from this BMC (DAM_BMC_VERIFY_TLS=false: from every BMC).")
 
     class Meta:
         ordering = ["hostname"]
+
+    @property
+    def has_bmc(self) -> bool:
+        return bool(self.bmc_url)
+
+    @property
+    def bmc_password_set(self) -> bool:
+        return bool(self.bmc_password_encrypted)
+
+    def set_bmc_password(self, password: str) -> None:
+        """Store `password` encrypted (an empty one clears it). The caller saves."""
+        self.bmc_password_encrypted = bmc.encrypt(password)
+
+    def bmc_password(self) -> str:
+        """The password in clear, for the Redfish client only: never logged, shown or sent anywhere else."""
+        return bmc.decrypt(self.bmc_password_encrypted)
 
     def __str__(self) -> str:
         return self.hostname

@@ -1,5 +1,5 @@
 """One timeline of everything that happened to a machine: faults, transitions, repair tickets, inspections,
-automation's decisions and console edits, merged newest first.
+automation's decisions, calls to its BMC and console edits, merged newest first.
 
 Each source is read newest first and cut at the page's length before merging, so the page costs a fixed handful
 of indexed queries whatever the machine's past (a flapping machine may have thousands of faults).
@@ -19,13 +19,13 @@ from console.ui import SEVERITY_TONE, VERDICT_TONE
 ROWS = 100
 # The kinds of event, in the order of the timeline's filter chips.
 KINDS = [("fault", "Faults"), ("transition", "Transitions"), ("ticket", "Tickets"), ("inspection", "Inspections"),
-         ("automation", "Automation"), ("edit", "Console edits")]
+         ("automation", "Automation"), ("bmc", "BMC"), ("edit", "Console edits")]
 
 
 @dataclass
 class Event:
     at: datetime
-    kind: str  # fault | transition | ticket | inspection | automation | edit: the CSS class and the filter chip
+    kind: str  # fault | transition | ticket | inspection | automation | bmc | edit: the CSS class and the filter chip
     title: str
     detail: str = ""
     actor: str = ""
@@ -123,6 +123,25 @@ def _automation(asset: Asset, rows: int) -> list[Event]:
     return events
 
 
+BMC_TONE = {"ok": "info", "failed": "bad"}
+
+
+def _bmc_calls(asset: Asset, rows: int) -> list[Event]:
+    """Every call to the machine's BMC (power by staff, the auto-repair job's reset): who, what, and its answer."""
+    Call = _related("bmc_calls")
+    if Call is None:
+        return []
+    events = []
+    for c in Call.objects.filter(asset=asset).order_by("-id")[:rows]:
+        what = "waiting for power on" if c.action == "wait_on" else f"power {c.action}"
+        sent = f" ({c.reset_type})" if c.reset_type else ""
+        events.append(Event(at=c.at, kind="bmc", tone=BMC_TONE.get(c.outcome, "info"),
+                            title=f"BMC: {what}{sent} — {c.get_outcome_display().lower()}",
+                            detail=f"{c.answer}" + (f" — why: {c.reason}" if c.reason else ""), actor=c.actor,
+                            tags=[c.power_state] if c.power_state else []))
+    return events
+
+
 def _edits(asset: Asset, rows: int) -> list[Event]:
     """What staff changed on the asset in the console (exclusion from automation with its reason, rack moves)."""
     content_type = ContentType.objects.get_for_model(Asset)
@@ -132,7 +151,7 @@ def _edits(asset: Asset, rows: int) -> list[Event]:
                   detail=e.get_change_message(), actor=e.user.get_username()) for e in entries]
 
 
-SOURCES = [_faults, _transitions, _tickets, _inspections, _automation, _edits]
+SOURCES = [_faults, _transitions, _tickets, _inspections, _automation, _bmc_calls, _edits]
 
 
 def asset_timeline(asset: Asset, rows: int = ROWS) -> list[Event]:

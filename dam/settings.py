@@ -3,6 +3,7 @@
 With no environment at all DAM runs embedded: SQLite and a filesystem broker under ./var/ (DAM_DATA_DIR).
 DATABASE_URL and CELERY_BROKER_URL switch it to PostgreSQL and Redis or RabbitMQ.
 """
+import base64
 import json
 import os
 import secrets
@@ -246,6 +247,38 @@ DAM_FLAPPING_ISOLATIONS = int(os.environ.get("DAM_FLAPPING_ISOLATIONS", "3"))
 DAM_RETIRE_AFTER_HARDWARE_REPAIRS = int(os.environ.get("DAM_RETIRE_AFTER_HARDWARE_REPAIRS", "3"))
 DAM_RETIRE_WINDOW_DAYS = int(os.environ.get("DAM_RETIRE_WINDOW_DAYS", "90"))
 
+# --- BMC (Redfish): out-of-band power and automatic reboot (integrations/bmc.py, lifecycle/auto_repair.py) --------
+# BMC passwords are stored encrypted under DAM_BMC_KEY (a Fernet key; several, comma separated, to rotate: the
+# first encrypts). Production refuses to start without it; the embedded default keeps one in DAM_DATA_DIR
+# (assets/bmc.py).
+DAM_BMC_KEY = os.environ.get("DAM_BMC_KEY", "")
+_MAKE_BMC_KEY = "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+if PRODUCTION and not DAM_BMC_KEY:
+    raise ImproperlyConfigured(
+        f"DAM_PRODUCTION=1 needs DAM_BMC_KEY in the environment (a Fernet key: {_MAKE_BMC_KEY}).")
+
+
+def _is_fernet_key(key: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(key.strip().encode())) == 32
+    except ValueError:
+        return False
+
+
+if DAM_BMC_KEY and not all(_is_fernet_key(key) for key in DAM_BMC_KEY.split(",")):
+    # Refused here rather than at the first BMC call: a typo in the key must stop the start, not a repair.
+    raise ImproperlyConfigured(f"DAM_BMC_KEY is not a Fernet key (32 url-safe base64 bytes; several comma "
+                               f"separated to rotate): make one with {_MAKE_BMC_KEY}.")
+# TLS: BMCs are verified like any HTTPS server unless this is off here (the whole fleet) or on the asset
+# (bmc_verify_tls); DAM_BMC_CA_BUNDLE names the CA file that signed the BMCs' certificates.
+DAM_BMC_VERIFY_TLS = env_bool("DAM_BMC_VERIFY_TLS", True)
+DAM_BMC_CA_BUNDLE = os.environ.get("DAM_BMC_CA_BUNDLE", "")
+DAM_BMC_CONNECT_TIMEOUT = float(os.environ.get("DAM_BMC_CONNECT_TIMEOUT", "5"))
+DAM_BMC_READ_TIMEOUT = float(os.environ.get("DAM_BMC_READ_TIMEOUT", "30"))
+# After a reset, the auto-repair job waits this long for PowerState On, asking every DAM_BMC_POLL_SECONDS.
+DAM_BMC_POWER_ON_TIMEOUT = float(os.environ.get("DAM_BMC_POWER_ON_TIMEOUT", "300"))
+DAM_BMC_POLL_SECONDS = float(os.environ.get("DAM_BMC_POLL_SECONDS", "5"))
+
 # --- Reliability and security ---------------------------------------------------------------------
 # Outbox (reliability/outbox.py): a job owed to Celery not sent within DAM_OUTBOX_GRACE_SECONDS of its commit is sent
 # by the relay (every DAM_OUTBOX_RELAY_SECONDS); one sent but not finished within DAM_OUTBOX_REDELIVER_SECONDS
@@ -315,7 +348,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"RepairActionEnum": "repairs.choices.RepairAction"},
+    "ENUM_NAME_OVERRIDES": {"RepairActionEnum": "repairs.choices.RepairAction",
+                            # A pool's isolation_action and reimage_action take the same values.
+                            "IsolationActionEnum": "assets.choices.IsolationAction"},
 }
 
 # --- Static files, time, logging ------------------------------------------------------------------

@@ -1,7 +1,7 @@
-"""Admin for webhooks and the record of every delivery."""
+"""Admin for webhooks, the record of every delivery and of every call to a BMC."""
 from django.contrib import admin
 
-from integrations.models import Delivery, Webhook
+from integrations.models import BmcCall, Delivery, Webhook
 
 
 @admin.register(Webhook)
@@ -20,4 +20,25 @@ class DeliveryAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BmcCall)
+class BmcCallAdmin(admin.ModelAdmin):
+    """A record: every call to a BMC, as the asset's timeline shows it."""
+
+    list_display = ["id", "asset", "action", "reset_type", "outcome", "power_state", "actor", "at", "answer"]
+    list_filter = ["outcome", "action"]
+    search_fields = ["asset__hostname", "actor"]
+    list_select_related = ["asset"]
+    readonly_fields = [f.name for f in BmcCall._meta.fields]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -1,4 +1,5 @@
-"""Outbound integrations: webhooks that follow transitions and tickets, and the pools' drain/undrain actions.
+"""Outbound integrations: webhooks that follow transitions and tickets, the pools' drain/undrain actions, and calls
+to the assets' BMCs.
 
 Every delivery is a row: what was sent where, how often it was tried, and how it ended.
 """
@@ -51,3 +52,32 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.target} ({self.status})"
+
+
+class BmcCall(models.Model):
+    """One call to an asset's BMC (integrations/bmc.py), by staff or by the auto-repair job: who asked for what, why,
+    and what the BMC answered. The asset's timeline shows them. Never holds a password."""
+
+    class Outcome(models.TextChoices):
+        OK = "ok", "Done"
+        FAILED = "failed", "The BMC refused or did not answer"
+
+    asset = models.ForeignKey("assets.Asset", on_delete=models.CASCADE, related_name="bmc_calls")
+    action = models.CharField(max_length=20, help_text="status, on, off, cycle; wait_on: waiting for PowerState On.")
+    reset_type = models.CharField(max_length=40, blank=True, help_text="The Redfish ResetType sent, if any.")
+    actor = models.CharField(max_length=150, help_text="User, or job:<name>.")
+    reason = models.TextField(blank=True)
+    ticket_id = models.PositiveBigIntegerField(null=True, blank=True, help_text="The repair ticket it served.")
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    power_state = models.CharField(max_length=40, blank=True, help_text="PowerState the BMC reported after the call.")
+    answer = models.TextField(blank=True, help_text="What the BMC answered, or its error.")
+    at = models.DateTimeField(default=timezone.now)
+    seconds = models.FloatField(default=0, help_text="How long the BMC took.")
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["asset", "-id"], name="bmc_call_asset"),
+                   models.Index(fields=["ticket_id"], name="bmc_call_ticket")]
+
+    def __str__(self) -> str:
+        return f"{self.asset_id}: {self.action} by {self.actor} ({self.outcome})"

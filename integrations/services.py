@@ -38,6 +38,16 @@ def isolation_action_request(*, pool, action: str, hostname: str, reason: str) -
                                    event=f"asset.{action}", payload=payload)
 
 
+def reimage_action_request(*, pool, hostname: str, ticket_id: int, reason: str) -> Delivery:
+    """The pool's reimage hand-over for one machine (lifecycle/auto_repair.py): provisioning (MAAS, Ironic, Foreman)
+    reimages it and resolves the ticket through the API. A command gets `reimage <hostname>` as its last two
+    arguments, like the isolation action."""
+    payload = {"event": "asset.reimage", "action": "reimage", "hostname": hostname, "pool": pool.name,
+               "ticket": ticket_id, "reason": reason, "at": timezone.now().isoformat()}
+    return Delivery.objects.create(kind=pool.reimage_action, target=pool.reimage_target, event="asset.reimage",
+                                   payload=payload)
+
+
 def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 

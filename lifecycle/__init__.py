@@ -16,8 +16,9 @@
                          reinstate             retired               isolated   staff
 
 The verdicts of all inspections arrive through verdicts.py; scheduled.py checks serving machines; reconcile.py
-finishes what a crash left half done; staff.py finds the step for a transition asked for by name; tasks.py holds
-the Celery jobs.
+finishes what a crash left half done; auto_repair.py carries out the repairs DAM may do itself (the reboot rung
+through the machine's BMC, the reimage rung handed to provisioning); staff.py finds the step for a transition
+asked for by name; tasks.py holds the Celery jobs.
 
 Every step is one database transaction that locks the asset row, calls the django-fsm transition method (the
 guard), saves, writes the audit row, and owes the next job to the outbox, sent once the transaction commits

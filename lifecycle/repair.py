@@ -12,7 +12,7 @@ from assets.choices import AssetState as S
 from assets.conflicts import TicketConflict, TransitionConflict
 from assets.models import Asset, AssetTransition, Fault
 from inspection.choices import Purpose
-from lifecycle import tasks
+from lifecycle import auto_repair, tasks
 from lifecycle.intake import fault_summary, worst_fault
 from lifecycle.transitions import apply, locked, owe_job, ticket_event
 from lifecycle.verification import request_inspection
@@ -49,6 +49,7 @@ def start_repair(*, asset_id: int, actor: str, reason: str = "") -> RepairTicket
             ticket = tickets.ticket_open(asset=asset, summary=summary, actor=actor, repair_action=action,
                                          escalation=escalated, faults=faults, now=now)
             ticket_event(ticket, "opened")
+            auto_repair.owe_auto_repair(asset, ticket)  # the reboot or reimage rung, if DAM does it itself
         apply(asset, "start_repair", actor=actor,
                reason=reason or f"repair ticket #{ticket.id} opened ({ticket.repair_action}"
                                 f"{', escalated: ' + ticket.escalation if ticket.escalation else ''}): "

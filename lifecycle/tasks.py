@@ -93,3 +93,11 @@ def reconcile_stuck_assets() -> dict:
 def scheduled_inspections() -> list[int]:
     from lifecycle.scheduled import scheduled_inspections
     return scheduled_inspections()
+
+
+@shared_task(acks_late=True, **TRANSIENT)
+def auto_repair(ticket_id: int) -> str:
+    """Carry out a ticket's repair by DAM itself: a reboot through the BMC, or a reimage handed to provisioning
+    (lifecycle/auto_repair.py)."""
+    from lifecycle.auto_repair import auto_repair
+    return auto_repair(ticket_id=ticket_id)

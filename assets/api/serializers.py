@@ -6,6 +6,7 @@ from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
 import lifecycle
+from assets import bmc
 from assets import services as asset_services
 from assets.choices import Component, Severity, Transition
 from assets.models import (Asset, AssetTransition, Fault, FleetAutomation, HardwareModel, IsolationRequest,
@@ -47,7 +48,8 @@ class PoolSerializer(RejectUnknownFields, serializers.ModelSerializer):
         model = Pool
         fields = ["name", "description", "probation_hours", "isolate_on", "warning_count", "warning_window_minutes",
                   "dedup_window_minutes", "max_unavailable", "storm_cooldown_minutes", "budget_hit_at",
-                  "automation", "isolation_action", "isolation_target"]
+                  "automation", "isolation_action", "isolation_target",
+                  "auto_repair", "reimage_action", "reimage_target"]
         read_only_fields = ["budget_hit_at"]
         extra_kwargs = {"probation_hours": {"min_value": 0}}
 
@@ -67,7 +69,20 @@ class PoolSerializer(RejectUnknownFields, serializers.ModelSerializer):
             raise serializers.ValidationError({"isolation_target": f"Required when isolation_action is {action}."})
         if action == "webhook" and not target.startswith(("http://", "https://")):
             raise serializers.ValidationError({"isolation_target": "A webhook target is an http(s) URL."})
+        action = data.get("reimage_action", getattr(self.instance, "reimage_action", "none"))
+        target = data.get("reimage_target", getattr(self.instance, "reimage_target", ""))
+        if action != "none" and not target:
+            raise serializers.ValidationError({"reimage_target": f"Required when reimage_action is {action}."})
+        if action == "webhook" and not target.startswith(("http://", "https://")):
+            raise serializers.ValidationError({"reimage_target": "A webhook target is an http(s) URL."})
         return data
+
+
+def validate_bmc_url(url: str) -> str:
+    try:
+        return bmc.normalized_url(url)
+    except ValueError as exc:
+        raise serializers.ValidationError(str(exc)) from None
 
 
 class LastInspectionSummarySerializer(serializers.Serializer):
@@ -93,7 +108,13 @@ class LastInspectionField(serializers.Field):
                 if asset.last_inspection_finished_at else None}
 
 
+# The asset's BMC as every answer shows it: never the password, only whether one is set (PATCH sets it).
+BMC_READ_FIELDS = ["bmc_url", "bmc_system", "bmc_username", "bmc_verify_tls", "bmc_password_set"]
+
+
 class AssetSerializer(RejectUnknownFields, serializers.ModelSerializer):
+    bmc_password_set = serializers.BooleanField(read_only=True)
+
     hardware_model = serializers.SlugRelatedField(slug_field="name", queryset=HardwareModel.objects.all())
     pool = serializers.SlugRelatedField(slug_field="name", queryset=Pool.objects.all())
     open_ticket = serializers.IntegerField(read_only=True, allow_null=True)
@@ -109,8 +130,8 @@ class AssetSerializer(RejectUnknownFields, serializers.ModelSerializer):
         model = Asset
         fields = ["hostname", "serial", "asset_tag", "hardware_model", "pool", "site", "rack", "state",
                   "state_changed_at", "open_ticket", "last_inspection", "created_at", "exclude_from_automation",
-                  "flapping", "pending_isolation", "delivery"]
-        read_only_fields = ["state", "state_changed_at", "created_at", "flapping"]
+                  "flapping", "pending_isolation", "delivery"] + BMC_READ_FIELDS
+        read_only_fields = ["state", "state_changed_at", "created_at", "flapping"] + BMC_READ_FIELDS
         # The one hostname rule (assets/validators.py), also the admin's and the inventory import's.
         extra_kwargs = {"hostname": {"validators": [validate_hostname,
                                                     UniqueValidator(queryset=Asset.objects.all())]}}
@@ -125,6 +146,21 @@ class AssetSerializer(RejectUnknownFields, serializers.ModelSerializer):
 class TransitionRequestSerializer(RejectUnknownFields, serializers.Serializer):
     transition = serializers.ChoiceField(choices=Transition.values)
     reason = serializers.CharField(max_length=2000)
+
+
+class PowerRequestSerializer(RejectUnknownFields, serializers.Serializer):
+    """Out-of-band power through the asset's BMC (integrations/bmc.py)."""
+
+    action = serializers.ChoiceField(choices=["status", "on", "off", "cycle"])
+    reason = serializers.CharField(max_length=2000)
+
+
+class PowerAnswerSerializer(serializers.Serializer):
+    power_state = serializers.CharField(help_text="PowerState as the BMC reports it: On, Off, PoweringOn, …")
+    action = serializers.CharField()
+    reset_type = serializers.CharField(help_text="The Redfish ResetType sent ('' for status, or when nothing was "
+                                                 "needed).")
+    answer = serializers.CharField(help_text="What the BMC answered.")
 
 
 class AssetTransitionSerializer(serializers.ModelSerializer):
@@ -183,11 +219,26 @@ class FaultSerializer(serializers.ModelSerializer):
 
 
 class AssetUpdateSerializer(serializers.ModelSerializer):
-    """What staff may change on an existing asset: its labels and automation flags, never its state."""
+    """What staff may change on an existing asset: its labels, automation flags and BMC, never its state."""
+
+    bmc_password = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, max_length=500, trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text="Write-only: stored encrypted, never shown again (bmc_password_set says whether one is set). "
+                  "Empty clears it.")
 
     class Meta:
         model = Asset
-        fields = ["serial", "asset_tag", "site", "rack", "exclude_from_automation", "flapping"]
+        fields = ["serial", "asset_tag", "site", "rack", "exclude_from_automation", "flapping",
+                  "bmc_url", "bmc_system", "bmc_username", "bmc_password", "bmc_verify_tls"]
+
+    def validate_bmc_url(self, url: str) -> str:
+        return validate_bmc_url(url)
+
+    def update(self, asset, validated_data):
+        if "bmc_password" in validated_data:
+            asset.set_bmc_password(validated_data.pop("bmc_password"))
+        return super().update(asset, validated_data)
 
     def validate(self, data):
         unknown = set(self.initial_data) - set(self.fields)

@@ -9,13 +9,15 @@ from rest_framework.response import Response
 from assets.api.serializers import (AssetSerializer, AssetTransitionSerializer, AssetUpdateSerializer,
                                     DecisionSerializer, FaultInSerializer, FaultSerializer, FleetAutomationSerializer,
                                     HardwareModelSerializer, IsolationRequestSerializer, PoolSerializer,
-                                    TransitionRequestSerializer, faults_validate)
+                                    PowerAnswerSerializer, PowerRequestSerializer, TransitionRequestSerializer,
+                                    faults_validate)
 from assets.filtersets import AssetFilterSet, FaultFilterSet, IsolationRequestFilterSet
 from assets.models import Fault, FleetAutomation, HardwareModel, IsolationRequest, Pool
 from assets.selectors import asset_list
 import lifecycle
 from dam.filters import reject_unknown_parameters, pagination_parameters
 from dam.pagination import AssetCursorPagination, NewestFirstCursorPagination
+from integrations import bmc
 from dam.permissions import PostsFaults
 
 NAME = r"[^/]+"
@@ -82,6 +84,26 @@ class AssetViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         lifecycle.request_transition(asset=asset, transition=body.validated_data["transition"],
                                      actor=request.user.username, reason=body.validated_data["reason"])
         return Response(self.get_serializer(self.get_queryset().get(pk=asset.pk)).data)
+
+    @extend_schema(request=PowerRequestSerializer, responses={
+        200: PowerAnswerSerializer,
+        409: OpenApiResponse(description='The asset has no BMC: {"detail", "field": "bmc_url"}'),
+        502: OpenApiResponse(description='The BMC refused or did not answer: {"detail": the BMC\'s error}')})
+    @action(detail=True, methods=["post"])
+    def power(self, request, hostname=None):
+        """Out-of-band power through the asset's BMC (Redfish): status, on, off, or cycle (a hard reset). Every
+        call is recorded on the asset's timeline with who, why and the BMC's answer."""
+        asset = self.get_object()
+        body = PowerRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            call = bmc.power(asset=asset, action=body.validated_data["action"], actor=request.user.username,
+                             reason=body.validated_data["reason"])
+        except bmc.BmcFailed as failure:
+            return Response({"detail": f"The BMC of {asset.hostname} failed: {failure}", "bmc_error": str(failure)},
+                            status=status.HTTP_502_BAD_GATEWAY)
+        return Response({"power_state": call.power_state, "action": call.action, "reset_type": call.reset_type,
+                         "answer": call.answer})
 
     # Not the asset list's filters: the history takes only its pages' cursor and size.
     @extend_schema(responses=AssetTransitionSerializer(many=True), filters=False, parameters=[

@@ -7,11 +7,12 @@ import secrets
 import subprocess
 import sys
 
+from cryptography.fernet import Fernet
 from django.conf import settings
 
 from tests.reliability.processes import ROOT
 
-PRODUCTION = {"DAM_PRODUCTION": "1", "DAM_ALLOWED_HOSTS": "dam.example"}
+PRODUCTION = {"DAM_PRODUCTION": "1", "DAM_ALLOWED_HOSTS": "dam.example", "DAM_BMC_KEY": Fernet.generate_key().decode()}
 
 PROBE = """
 import json, django
@@ -78,3 +79,17 @@ def test_the_embedded_default_serves_plain_http_without_debug(client, db):
     assert settings.DEBUG is False and not getattr(settings, "SECURE_SSL_REDIRECT", False)
     assert client.get("/healthz").status_code == 200
     assert client.get("/api/v1/assets/").status_code == 401  # not a redirect to https
+
+
+def test_production_refuses_to_start_without_the_bmc_key(tmp_path):
+    environment = {k: v for k, v in PRODUCTION.items() if k != "DAM_BMC_KEY"}
+    done = run([sys.executable, "manage.py", "check"], tmp_path, **environment,
+               DJANGO_SECRET_KEY=secrets.token_urlsafe(50))
+    assert done.returncode != 0 and "DAM_BMC_KEY" in done.stderr
+    assert not (tmp_path / "bmc_key").exists()  # production never makes a key of its own
+
+
+def test_production_refuses_a_bmc_key_that_is_not_a_fernet_key(tmp_path):
+    done = run([sys.executable, "manage.py", "check"], tmp_path, **{**PRODUCTION, "DAM_BMC_KEY": "hunter2"},
+               DJANGO_SECRET_KEY=secrets.token_urlsafe(50))
+    assert done.returncode != 0 and "DAM_BMC_KEY is not a Fernet key" in done.stderr
