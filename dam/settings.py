@@ -289,6 +289,7 @@ REST_FRAMEWORK = {
     # JSON bodies only (the contract's "JSON only"): the schema then lists application/json alone, and a client
     # generated from it sends each body one way.
     "DEFAULT_PARSER_CLASSES": ["reliability.limits.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",  # DRF's test client: a body is JSON unless a test says otherwise
     "DEFAULT_THROTTLE_CLASSES": ["reliability.throttling.TokenRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "dam.pagination.NewestFirstCursorPagination",
     "PAGE_SIZE": 100,
