@@ -316,6 +316,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"RepairActionEnum": "repairs.choices.RepairAction"},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "dam.docs.one_of_bodies_are_required"],
 }
 
 # --- Static files, time, logging ------------------------------------------------------------------
