@@ -22,3 +22,18 @@ class DocsView(SpectacularSwaggerView):
         # An error is JSON like every API error, not the docs template rendered around it.
         request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
         return response
+
+
+def one_of_bodies_are_required(result, generator, request, public):
+    """drf-spectacular marks a request body required from its serializer's required fields; a body that is one of
+    several shapes (a fault or a list of faults) has none, so it came out optional, and a generated client let a
+    caller send nothing. Such a body is required. (A SPECTACULAR_SETTINGS postprocessing hook.)"""
+    schemas = result.get("components", {}).get("schemas", {})
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            body = operation.get("requestBody") if isinstance(operation, dict) else None
+            for content in (body or {}).get("content", {}).values():
+                ref = content.get("schema", {}).get("$ref", "")
+                if "oneOf" in schemas.get(ref.rsplit("/", 1)[-1], {}):
+                    body["required"] = True
+    return result

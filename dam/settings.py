@@ -322,7 +322,7 @@ REST_FRAMEWORK = {
     # JSON bodies only (the contract's "JSON only"): the schema then lists application/json alone, and a client
     # generated from it sends each body one way.
     "DEFAULT_PARSER_CLASSES": ["reliability.limits.JSONParser"],
-    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",  # DRF's test client: a body is JSON unless a test says otherwise
     "DEFAULT_THROTTLE_CLASSES": ["reliability.throttling.TokenRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "dam.pagination.NewestFirstCursorPagination",
     "PAGE_SIZE": 100,
@@ -351,6 +351,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"RepairActionEnum": "repairs.choices.RepairAction",
                             # A pool's isolation_action and reimage_action take the same values.
                             "IsolationActionEnum": "assets.choices.IsolationAction"},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "dam.docs.one_of_bodies_are_required"],
 }
 
 # --- Static files, time, logging ------------------------------------------------------------------

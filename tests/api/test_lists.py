@@ -3,6 +3,7 @@ parameter no list knows is a 400 naming it, on every list endpoint."""
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from assets.choices import RequestStatus
@@ -114,3 +115,16 @@ def test_known_parameters_and_pagination_pass_on_every_list(api, fleet, path):
 def test_the_ticket_list_overdue_filter_is_the_one_definition(api, fleet):
     body = assert_ok(api("viewer").get(f"{API}/tickets/", {"overdue": "true"}))
     assert [t["asset"] for t in body["results"]] == ["node-d4"]
+
+
+@pytest.mark.parametrize("admin_filter, api_filter", [
+    ({"open_ticket": "yes"}, {"open_ticket": "true"}), ({"open_ticket": "no"}, {"open_ticket": "false"}),
+    ({"overdue": "yes"}, {"overdue": "true"}), ({"overdue": "no"}, {"overdue": "false"}),
+    ({"pending_approval": "yes"}, {"pending_approval": "true"}),
+    ({"automation": "flapping"}, {"flapping": "true"}),
+    ({"automation": "excluded"}, {"exclude_from_automation": "true"}),
+])
+def test_the_console_filters_mean_what_the_api_filters_mean(api, admin_client, fleet, admin_filter, api_filter):
+    page = admin_client.get(reverse("admin:assets_asset_changelist"), admin_filter)
+    assert page.status_code == 200
+    assert sorted(a.hostname for a in page.context["cl"].result_list) == hostnames(api("viewer"), **api_filter)

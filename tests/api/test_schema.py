@@ -132,3 +132,8 @@ def test_docs_in_a_browser_without_a_token_go_to_the_console_login_and_back(clie
 def test_docs_for_a_script_without_a_token_stay_a_json_401(client, db):
     assert_error(client.get(f"{API}/docs/"), 401)
     assert_error(client.get(f"{API}/docs/", HTTP_ACCEPT=BROWSER, HTTP_AUTHORIZATION="Token wrong"), 401)
+
+
+def test_the_fault_body_is_required(schema):
+    # one fault or a list of them: a generated client must not let a detector post nothing
+    assert schema["paths"]["/api/v1/faults/"]["post"]["requestBody"]["required"] is True
