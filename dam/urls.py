@@ -31,6 +31,7 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/automation/", FleetAutomationView.as_view(), name="automation"),
+    path("api/v1/integrations/", include("integrations.api.urls")),
     path("api/v1/", include(router.urls)),
     path("healthz", health.healthz),
     path("readyz", health.readyz),
