@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 from assets.api.views import (AssetViewSet, FaultViewSet, FleetAutomationView, HardwareModelViewSet,
                               IsolationRequestViewSet, PoolViewSet)
 from dam import health
+from dam.metrics import MetricsView
 from inspection.api.views import AgentInspectionViewSet, BaselineVersionViewSet, InspectionViewSet
 from repairs.api.views import RepairTicketViewSet
 
@@ -35,6 +36,7 @@ urlpatterns = [
     path("api/v1/", include(router.urls)),
     path("healthz", health.healthz),
     path("readyz", health.readyz),
+    path("metrics", MetricsView.as_view(), name="metrics"),
 ]
 
 handler400 = "dam.errors.bad_request"
