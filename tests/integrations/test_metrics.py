@@ -36,7 +36,7 @@ def report(asset, severity="critical", component="disk", **extra):
 def fresh_cache():
     """The counters' kept sums belong to one database; each test has a new one. (Only these keys: the cache may be
     the Redis that is also the broker.)"""
-    keys = [tally.key for tally in (metrics.FAULTS, metrics.TRANSITIONS, metrics.AUTOMATIC_ISOLATIONS)]
+    keys = [tally.key for tally in metrics.TALLIES]
     cache.delete_many(keys)
     yield
     cache.delete_many(keys)
