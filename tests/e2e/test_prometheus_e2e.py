@@ -49,6 +49,13 @@ def test_prometheus_scrapes_dam(transactional_db, live_server, make_asset, tmp_p
         assert [r["value"][1] for r in result] == ["2"], result
         histogram = get_json(f"{base}/api/v1/query?query=dam_fault_to_isolation_seconds_count")["data"]["result"]
         assert histogram and histogram[0]["value"][1] == "0"
+        # Every query of the shipped Grafana dashboard is PromQL that this Prometheus takes, over DAM's series.
+        dashboard = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text())
+        for panel in dashboard["panels"]:
+            for target in panel["targets"]:
+                expr = target["expr"].replace("$pool", ".*")
+                answer = get_json(f"{base}/api/v1/query?query={urllib.parse.quote(expr)}")
+                assert answer["status"] == "success", (panel["title"], expr, answer)
 
 
 def test_a_wrong_token_is_a_target_down(transactional_db, live_server, tmp_path):
