@@ -8,29 +8,24 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from assets.models import Asset, Fault
-from tests.e2e.conftest import issue_token, wait_for_state
+from tests.e2e.conftest import ROOT, issue_token, wait_for_state
 from tests.e2e.servers import free_port, get_json, need, post_json, running, scrape_value
 
 pytestmark = pytest.mark.e2e
 
-CONFIG = """
-route:
-  receiver: dam
-  group_by: ['alertname', 'instance']   # one notification per machine and alert
-  group_wait: 100ms
-  group_interval: 500ms
-  repeat_interval: 2s     # re-sends the firing alerts soon: DAM must take them as duplicates
-receivers:
-  - name: dam
-    webhook_configs:
-      - url: {url}/api/v1/integrations/alertmanager/
-        send_resolved: true
-        max_alerts: 1000
-        http_config:
-          authorization:
-            type: Token
-            credentials: {token}
-"""
+
+
+def alertmanager_config(url: str, token: str) -> str:
+    """The README's alertmanager.yml (docs/prometheus/alertmanager.yml) pointed at this DAM, with its timings cut
+    to a test's: group_wait 100 ms, group_interval 500 ms, and a repeat_interval of 2 s, so that Alertmanager
+    re-sends the firing alerts soon (DAM must take them as duplicates)."""
+    config = (ROOT / "docs" / "prometheus" / "alertmanager.yml").read_text()
+    for old, new in (("http://127.0.0.1:8000", url), ("PASTE-THE-DETECTOR-TOKEN-HERE", token),
+                     ("group_wait: 10s", "group_wait: 100ms"), ("group_interval: 1m", "group_interval: 500ms"),
+                     ("repeat_interval: 4h", "repeat_interval: 2s")):
+        assert old in config, f"{old!r} is no longer in docs/prometheus/alertmanager.yml"
+        config = config.replace(old, new)
+    return config
 
 
 def now(offset_seconds: float = 0) -> str:
@@ -56,7 +51,7 @@ def test_alertmanager_delivers_alerts_into_the_fault_intake(worker, live_server,
     sick, recovering = make_asset("node-001"), make_asset("node-002")
     token = issue_token("alertmanager", "detector", capsys)
     config = tmp_path / "alertmanager.yml"
-    config.write_text(CONFIG.format(url=live_server.url, token=token))
+    config.write_text(alertmanager_config(live_server.url, token))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [binary, f"--config.file={config}", f"--storage.path={tmp_path / 'am-data'}",
