@@ -121,6 +121,9 @@ def test_counters_keep_the_old_rows_sums_and_count_only_the_new(fleet, eager_job
     report(fleet[3], severity="info", component="cpu")  # new: not settled, counted at each scrape
     assert metrics.FAULTS.read(timezone.now()) == {("info", "disk"): [3], ("info", "cpu"): [1]}
     assert cache.get(metrics.FAULTS.key)["upto"] == kept["upto"]
+    # The settled rows are not counted again: the kept sums are what is read for them.
+    cache.set(metrics.FAULTS.key, {**kept, "values": {("info", "disk"): [1000]}}, timeout=None)
+    assert metrics.FAULTS.read(timezone.now()) == {("info", "disk"): [1000], ("info", "cpu"): [1]}
 
     # The marked row is gone (its machine deleted, or another database): counted again from scratch, not wrong.
     Fault.objects.filter(pk=kept["upto"]).delete()
