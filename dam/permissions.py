@@ -18,12 +18,26 @@ class ReadAnyWriteStaff(BasePermission):
 
 
 class PostsFaults(BasePermission):
-    message = "Only detector and staff tokens may post faults."
+    """Detectors and staff post faults about any machine; a host agent (`inspection.agent --watch`) only about its
+    own host, the one its token is named after: a compromised or misconfigured host cannot take others out."""
+
+    message = "Only detector, staff and agent tokens may post faults."
 
     def has_permission(self, request, view):
         if request.method in SAFE_METHODS:
             return has_role(request.user, DETECTOR, AGENT, STAFF, VIEWER)
-        return has_role(request.user, DETECTOR, STAFF)
+        if has_role(request.user, DETECTOR, STAFF):
+            return True
+        if not has_role(request.user, AGENT):
+            return False
+        items = request.data
+        for index, item in enumerate(items if isinstance(items, list) else [items]):
+            asset = item.get("asset") if isinstance(item, dict) else None
+            if asset is not None and asset != request.user.username:
+                self.message = (f"An agent token posts faults about its own host only ({request.user.username!r}); "
+                                f"item {index} names {asset!r}.")
+                return False
+        return True  # a malformed envelope or item is the view's 400 / the item's rejection
 
 
 class IsAgent(BasePermission):

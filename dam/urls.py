@@ -9,6 +9,7 @@ from assets.api.views import (AssetViewSet, FaultViewSet, FleetAutomationView, H
                               IsolationRequestViewSet, PoolViewSet)
 from dam import health
 from dam.docs import DocsView
+from dam.metrics import MetricsView
 from inspection.api.views import AgentInspectionViewSet, BaselineVersionViewSet, InspectionViewSet
 from repairs.api.views import RepairTicketViewSet
 
@@ -32,9 +33,11 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", DocsView.as_view(url_name="schema"), name="docs"),
     path("api/v1/automation/", FleetAutomationView.as_view(), name="automation"),
+    path("api/v1/integrations/", include("integrations.api.urls")),
     path("api/v1/", include(router.urls)),
     path("healthz", health.healthz),
     path("readyz", health.readyz),
+    path("metrics", MetricsView.as_view(), name="metrics"),
 ]
 
 handler400 = "dam.errors.bad_request"

@@ -1,6 +1,6 @@
 """The host agent: runs on the machine under test, takes its pending inspection, measures, reports.
 
-    python -m inspection.agent --server URL --token TOKEN [--hostname NAME] [--once]
+    python -m inspection.agent --server URL --token TOKEN [--hostname NAME] [--once] [--watch]
 
 It needs only psutil and the standard library (no Django), so it can be copied onto any host. The server judges
 the numbers against the hardware model's baseline; the agent never decides its own verdict.
@@ -79,13 +79,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hostname", default=socket.gethostname(), help="this host's name in DAM")
     parser.add_argument("--once", action="store_true", help="run at most one inspection, then exit")
     parser.add_argument("--interval", type=float, default=30, help="seconds between polls")
+    parser.add_argument("--watch", action="store_true", help="also watch this host's hardware every interval (EDAC, "
+                        "SMART, kernel log, read-only mounts) and post faults about it (inspection/watch.py)")
+    parser.add_argument("--watch-state", help="the watch's state file (default /var/lib/dam-agent/watch.json)")
     parser.add_argument("--scratch-dir", default=tempfile.gettempdir(),
                         help="where the disk checks write their one scratch file (removed afterwards)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
     server = Server(args.server, args.token)
+    watch = None
+    if args.watch:
+        from inspection.watch import Watch, faults_poster
+        watch = Watch(post=faults_poster(args.server, args.token), hostname=args.hostname, state_file=args.watch_state)
     while True:
+        if watch:
+            watch.tick()
         try:
             result = run_once(server, args.hostname, args.scratch_dir)
             if args.once:

@@ -26,10 +26,24 @@ def test_detector_and_staff_post_faults(api, asset, role):
     assert_ok(api(role).post(FAULTS, fault(), format="json"), 202)
 
 
-@pytest.mark.parametrize("role", ["viewer", "agent"])
-def test_viewer_and_agent_cannot_post_faults(api, asset, role):
-    assert_error(api(role).post(FAULTS, fault(), format="json"), 403)
+def test_viewer_cannot_post_faults(api, asset):
+    assert_error(api("viewer").post(FAULTS, fault(), format="json"), 403)
     assert not Fault.objects.exists()
+
+
+def test_an_agent_posts_faults_about_its_own_host_only(api, make_asset):
+    """The host agent's watch is a detector for its own machine, never for another (its token is named after it)."""
+    make_asset("host-001")
+    make_asset("host-002")
+    agent = api("agent", name="host-001")
+    body = assert_error(agent.post(FAULTS, fault("host-002"), format="json"), 403)
+    assert "host-002" in body["detail"] and "own host" in body["detail"]
+    assert_error(agent.post(FAULTS, [fault("host-001"), fault("host-002")], format="json"), 403)
+    assert not Fault.objects.exists()  # nothing of a refused batch is stored
+
+    assert_ok(agent.post(FAULTS, [fault("host-001", event_id="edac:mc0:ue")], format="json"), 202)
+    stored = Fault.objects.get()
+    assert (stored.asset.hostname, stored.detector) == ("host-001", "host-001")
 
 
 @pytest.mark.parametrize("role", ["viewer", "agent", "detector", "staff"])
