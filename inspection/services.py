@@ -179,10 +179,12 @@ def _reference_inventory(reports: list[dict]) -> dict:
 # Seed tolerances of a reference run: a few runs on one machine say little about the spread of a whole fleet, so
 # the first version judges with a wide band until a learned one, with measured detection power, replaces it.
 SEED_TOLERANCE_PCT = {"cpu.": 40.0, "memory.": 50.0, "disk.seq_": 60.0, "disk.rand_": 60.0,
-                      "disk.fsync_p50": 2000.0, "disk.fsync_p99": 5000.0}
+                      "disk.fsync_p50": 2000.0, "disk.fsync_p99": 5000.0, "disk.tail_p99": 5000.0,
+                      "disk.tail_max": 20000.0}
 
 
 def _seed_pct(metric: str) -> float:
+    metric = verdict.tolerance_name(metric)
     matches = [p for p in SEED_TOLERANCE_PCT if metric.startswith(p)]
     return SEED_TOLERANCE_PCT[max(matches, key=len)] if matches else 60.0
 

@@ -93,6 +93,10 @@ TOLERANCES = {
     "disk.rand_": Tolerance(sigmas=5, min_pct=12, curve_pct=8),
     "disk.fsync_p50": Tolerance(sigmas=6, min_pct=100),
     "disk.fsync_p99": Tolerance(sigmas=6, min_pct=400),
+    # A disk point's tail (its I/Os' p99 and max latency): a stall-prone disk stalls for many times its usual
+    # latency, while a healthy one's tail wanders by a few times on a shared host; so only a many-fold tail fails.
+    "disk.tail_p99": Tolerance(sigmas=6, min_pct=400),
+    "disk.tail_max": Tolerance(sigmas=8, min_pct=1500),
 }
 FALLBACK_TOLERANCE = Tolerance(sigmas=5, min_pct=15)
 # The whole-curve rule (whole_curve_threshold): only for points learned from this many passing runs, and never
@@ -101,9 +105,20 @@ WHOLE_CURVE_MIN_SAMPLES = 5
 WHOLE_CURVE_SIGMAS = 4.0
 
 
+_TAIL = re.compile(r"^disk\.(seq|rand)_(read|write)_(p99|max)_ms")
+
+
+def tolerance_name(metric: str) -> str:
+    """The name a point's tolerance is looked up by: the point itself, except that a disk point's tail
+    (`disk.seq_write_p99_ms[4KiB]`) is `disk.tail_p99` (or `disk.tail_max`), whatever its pattern."""
+    match = _TAIL.match(metric)
+    return f"disk.tail_{match[3]}" if match else metric
+
+
 def tolerance_for(metric: str, overrides: dict | None = None) -> Tolerance:
     """The tolerance of a point or curve: the longest matching prefix, from `overrides` (DAM_TOLERANCES) first."""
     # An override wins over every default, even a longer default prefix: setting "disk." widens every disk curve.
+    metric = tolerance_name(metric)
     for table in ({k: v if isinstance(v, Tolerance) else Tolerance(**v) for k, v in (overrides or {}).items()},
                   TOLERANCES):
         matches = [prefix for prefix in table if metric.startswith(prefix)]
@@ -167,6 +182,8 @@ CURVE_WORDS = {
     "disk.rand_read_mb_per_s": "disk random read",
     "disk.fsync_p50_ms": "disk fsync latency (median)",
     "disk.fsync_p99_ms": "disk fsync latency (p99)",
+    **{f"disk.{kind}_{io}_{tail}_ms": f"disk {'sequential' if kind == 'seq' else 'random'} {io} latency ({tail})"
+       for kind in ("seq", "rand") for io in ("read", "write") for tail in ("p99", "max")},
 }
 
 
