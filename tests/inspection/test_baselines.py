@@ -99,7 +99,8 @@ def test_a_new_version_is_learned_every_few_passes_and_each_verdict_records_its_
     # then
     assert versions(hardware_model) == [(1, "learned"), (2, "learned")]
     assert [i.baseline_version.number for i in judged] == [1, 1, 1]
-    assert judged[0].summary.endswith("Judged against test-model baseline v1 (learned from passing inspections).")
+    assert judged[0].summary.endswith("Judged against test-model baseline v1 (learned from passing inspections). "
+                                      "Disturbance not measured (the agent does not report it).")
     later = record(asset, curve_report(hardware_model))
     assert later.baseline_version.number == 2
 
