@@ -171,6 +171,7 @@ def inspection_record(*, inspection: Inspection, report: dict | None, runner: st
         _finish(inspection, Verdict.INCONCLUSIVE, _inconclusive_summary(disturbed, checks, model, version) + note)
     elif failing and not facts_failed and report.get("can_confirm") and settings.DAM_CONFIRM_REPEATS > 0:
         inspection.raw["confirm"] = {"groups": failing, "repeats": settings.DAM_CONFIRM_REPEATS}
+        inspection.verdict = Verdict.RUNNING
         inspection.summary = (f"The first run failed ({verdict.summarize(checks).removeprefix('Failed: ')}); "
                               f"measuring {', '.join(verdict.GROUP_WORDS.get(g, g) for g in failing)} again "
                               f"{settings.DAM_CONFIRM_REPEATS} times before judging.")
