@@ -8,6 +8,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 import lifecycle
@@ -341,3 +342,33 @@ def test_a_real_run_ships_its_disturbance_for_every_group(tmp_path):
         assert found["attempts"] == 1 and found["over"] == []
     assert {verdict.group_of(k) for k in body["measurements"]} == set(measure.GROUPS)
     assert body["inventory"]["edac"]["status"] in ("measured", "skipped")
+
+
+# The console ------------------------------------------------------------------------------------------------------
+def test_the_inspection_page_says_why_the_machine_stays_and_shows_the_disturbance(admin_client, asset,
+                                                                                  hardware_model, settings):
+    settings.DAM_INSPECTION_RUNNER = "agent"
+    inspection, _ = _verifying(asset)
+    lifecycle.inspection_finished(inspection_id=inspection.id, report=_disturbed_fail(hardware_model), runner="t")
+    page = admin_client.get(reverse("admin:inspection_inspection_change", args=[inspection.pk])).content.decode()
+    assert "it stays verifying, neither returned nor sent back to repair" in page
+    assert "Others&#x27; CPU %" in page and "63.0" in page and "memory ⚠" in page
+
+
+def test_the_baseline_page_and_api_say_what_each_curve_can_see(admin_client, api, asset, hardware_model, settings):
+    settings.DAM_BASELINE_MIN_SAMPLES = 5
+    for scale in (0.97, 1.0, 1.03, 0.99, 1.01):
+        body = report(hardware_model)
+        body["measurements"] = {**body["measurements"], "cpu.sha256_mb_per_s[1]": 1000.0 * scale,
+                                "cpu.sha256_mb_per_s[2]": 2000.0 * scale}
+        assert judged(asset, body).verdict == Verdict.PASSED
+    version = hardware_model.baseline_versions.get()
+    page = admin_client.get(reverse("admin:inspection_baselineversion_change", args=[version.pk])).content.decode()
+    assert "smallest degradation caught" in page and "CPU SHA-256 throughput" in page
+    body = assert_ok(api("viewer").get(f"{API}/baselines/{version.id}/"))
+    point = next(p for p in body["points"] if p["metric"] == "cpu.sha256_mb_per_s[1]")
+    # a 2 % noise, an 8 % band (min_pct): 8 + 2.326 × noise
+    noise = 100 * point["spread"] / point["expected"]
+    assert point["detectable_pct"] == pytest.approx(max(8.0, 2.326 * noise) + 2.326 * noise, abs=0.1)
+    assert body["detectable_pct"]["cpu.sha256_mb_per_s"] <= point["detectable_pct"]
+    assert body["detectable_pct"]["memory.copy_mb_per_s"] is None  # every sample the same: no noise learned
