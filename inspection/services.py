@@ -91,15 +91,18 @@ def measure_again_here(inspection: Inspection) -> list[dict]:
                                      retries=settings.DAM_DISTURBANCE_RETRIES)
 
 
-def judge(*, hardware_model: HardwareModel, report: dict,
-          version: BaselineVersion | None = None) -> list[verdict.Check]:
-    """Inventory against the spec, performance against the baseline `version` (default: the model's current one)."""
+def judge(*, hardware_model: HardwareModel, report: dict, version: BaselineVersion | None = None,
+          facts_only: bool = False) -> list[verdict.Check]:
+    """Inventory against the spec, performance against the baseline `version` (default: the model's current one);
+    `facts_only` (the facts profile measures no curve): inventory, SMART, temperatures, memory errors only."""
     version = version or baseline_current(hardware_model)
     checks = verdict.inventory_checks(
         spec_cores=hardware_model.cpu_logical_cores, spec_memory_bytes=hardware_model.memory_bytes,
         spec_disks=hardware_model.disks, inventory=report.get("inventory") or {},
         reference=version.inventory if version else None,
     )
+    if facts_only:
+        return checks
     checks += verdict.performance_checks(baselines=[b.spec() for b in baseline_points(hardware_model, version)],
                                          measurements=report.get("measurements") or {},
                                          model_name=hardware_model.name, tolerances=settings.DAM_TOLERANCES)
@@ -158,7 +161,8 @@ def inspection_record(*, inspection: Inspection, report: dict | None, runner: st
         return
     model = inspection.asset.hardware_model
     version = baseline_current(model)
-    checks = judge(hardware_model=model, report=report, version=version)
+    checks = judge(hardware_model=model, report=report, version=version,
+                   facts_only=inspection.profile == Profile.FACTS)
     _store_checks(inspection, checks)
     inspection.raw = {key: value for key, value in report.items() if key != "can_confirm"}
     inspection.baseline_version = version
@@ -180,7 +184,9 @@ def inspection_record(*, inspection: Inspection, report: dict | None, runner: st
         passed = all(c.passed for c in checks)
         unconfirmed = " Not confirmed: the agent cannot measure again." if failing and not facts_failed else ""
         _finish(inspection, Verdict.PASSED if passed else Verdict.FAILED,
-                f"{verdict.summarize(checks)} {_judged_against(model, version, checks)}{unconfirmed}{note}")
+                f"{verdict.summarize(checks)} "
+                f"{_judged_against(model, version, checks, inspection.profile == Profile.FACTS)}"
+                f"{unconfirmed}{note}")
     if inspection.verdict == Verdict.PASSED:
         baseline_learn(hardware_model=model)
 
@@ -234,8 +240,10 @@ def awaiting_confirmation(inspection: Inspection) -> dict | None:
     return (inspection.raw or {}).get("confirm")
 
 
-def _judged_against(model: HardwareModel, version: BaselineVersion | None, checks) -> str:
+def _judged_against(model: HardwareModel, version: BaselineVersion | None, checks, facts_only: bool = False) -> str:
     if not any(c.points for c in checks):
+        if facts_only:
+            return "Facts only (inventory, SMART, temperatures, memory errors): no benchmark was run."
         return f"No performance baseline for {model.name} yet: inventory only."
     if version is None:
         return f"Judged against {model.name}'s unversioned baseline."

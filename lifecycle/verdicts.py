@@ -10,7 +10,7 @@ from django.db import transaction
 
 from assets.choices import AssetState as S
 from inspection import services as inspection_services
-from inspection.choices import Purpose, Verdict
+from inspection.choices import Purpose
 from inspection.models import Inspection
 from lifecycle.delivery import delivery_verdict
 from lifecycle.scheduled import scheduled_verdict
@@ -52,5 +52,5 @@ def _act(asset, inspection: Inspection) -> None:
         verification_verdict(asset, inspection, actor=actor)
     elif inspection.purpose == Purpose.DELIVERY and asset.state == S.NEW:
         delivery_verdict(asset, inspection, actor=actor)
-    elif inspection.purpose == Purpose.SCHEDULED and inspection.verdict == Verdict.FAILED:
+    elif inspection.purpose == Purpose.SCHEDULED:
         scheduled_verdict(asset, inspection)

@@ -20,7 +20,8 @@ from repairs import services as tickets
 from repairs.models import RepairTicket
 
 
-def request_inspection(asset: Asset, *, purpose: str, ticket_id: int | None = None) -> Inspection:
+def request_inspection(asset: Asset, *, purpose: str, ticket_id: int | None = None,
+                       profile: str | None = None) -> Inspection:
     """Ask for an inspection of the asset (its host's agent, or a worker standing in for it, runs it)."""
     # One inspection in flight per asset: one still waiting (say a scheduled check whose host then failed and was
     # repaired) gives way to the new one. The caller holds the asset's row lock.
@@ -28,7 +29,8 @@ def request_inspection(asset: Asset, *, purpose: str, ticket_id: int | None = No
                                                                verdict__in=[Verdict.PENDING, Verdict.RUNNING]):
         inspection_services.inspection_expire(inspection=stale, now=timezone.now(),
                                               summary=f"Superseded by a new {purpose} inspection.")
-    inspection = inspection_services.inspection_request(asset=asset, purpose=purpose, ticket_id=ticket_id)
+    inspection = inspection_services.inspection_request(asset=asset, purpose=purpose, ticket_id=ticket_id,
+                                                        profile=profile)
     if settings.DAM_INSPECTION_RUNNER == "local":
         owe_job(tasks.run_inspection, inspection.id)
     return inspection

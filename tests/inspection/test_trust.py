@@ -13,7 +13,7 @@ from django.utils import timezone
 
 import lifecycle
 from assets.choices import AssetState as S
-from assets.models import Asset
+from assets.models import Asset, Fault
 from inspection import measure, services, verdict
 from inspection.choices import Purpose, Verdict
 from inspection.models import Inspection
@@ -302,7 +302,8 @@ def test_the_local_runner_confirms_a_real_failing_curve(asset, hardware_model, e
     inspection = Inspection.objects.filter(asset=asset).latest("id")
     assert inspection.verdict == Verdict.FAILED, inspection.summary
     assert len(inspection.raw["confirmations"]) == 2
-    assert "Confirmed: the first run failed on the CPU curve; measured 3 times" in inspection.summary
+    assert "Confirmed: the first run failed on the CPU curve" in inspection.summary
+    assert "measured 3 times (the first run and 2 confirming)" in inspection.summary
     assert Asset.objects.get(pk=asset.pk).state == S.IN_REPAIR
 
 
@@ -372,3 +373,54 @@ def test_the_baseline_page_and_api_say_what_each_curve_can_see(admin_client, api
     assert point["detectable_pct"] == pytest.approx(max(8.0, 2.326 * noise) + 2.326 * noise, abs=0.1)
     assert body["detectable_pct"]["cpu.sha256_mb_per_s"] <= point["detectable_pct"]
     assert body["detectable_pct"]["memory.copy_mb_per_s"] is None  # every sample the same: no noise learned
+
+
+# Scheduled inspections of serving machines ------------------------------------------------------------------------
+def test_a_scheduled_inspection_checks_facts_not_speed(asset, hardware_model, eager_jobs):
+    # when beat inspects a serving machine (measured for real, by the worker)
+    [inspection_id] = lifecycle.scheduled_inspections(sample=1)
+
+    # then it ran the facts profile: inventory, no benchmark, nothing judged against the speed baselines
+    inspection = Inspection.objects.get(pk=inspection_id)
+    assert (inspection.profile, inspection.verdict) == ("facts", Verdict.PASSED), inspection.summary
+    assert inspection.raw["measurements"] == {} and "disturbance" not in inspection.raw
+    assert not [c for c in inspection.checks.all() if c.points]
+    assert {"inventory.cpu_logical_cores", "inventory.memory_total_bytes", "edac"} <= set(
+        inspection.checks.values_list("name", flat=True))
+    assert "Facts only" in inspection.summary
+    assert Asset.objects.get(pk=asset.pk).state == S.ACTIVE
+
+
+def test_a_full_scheduled_check_drains_first_and_a_slow_machine_gets_a_warning_not_an_isolation(
+        asset, hardware_model, eager_jobs, settings):
+    from integrations.models import Delivery
+    settings.DAM_INSPECTION_RUNNER = "agent"
+    pool = asset.pool
+    pool.scheduled_checks, pool.isolation_action, pool.isolation_target = "full", "command", "/bin/true"
+    pool.save()
+
+    # when beat inspects it: drained first, the quick profile
+    [inspection_id] = lifecycle.scheduled_inspections(sample=1)
+    inspection = Inspection.objects.get(pk=inspection_id)
+    assert inspection.profile == "quick"
+    assert [d.payload["action"] for d in Delivery.objects.order_by("id")] == ["drain"]
+
+    # and its CPU measures far below the baseline (an older agent: judged at once)
+    lifecycle.inspection_finished(inspection_id=inspection_id, report=report(hardware_model, cpu=0.1,
+                                                                             can_confirm=False), runner="t")
+
+    # then a warning fault, the machine still serving, and undrained
+    fault = Fault.objects.get(asset=asset)
+    assert (fault.severity, fault.component) == ("warning", "cpu")
+    assert Asset.objects.get(pk=asset.pk).state == S.ACTIVE
+    assert [d.payload["action"] for d in Delivery.objects.order_by("id")] == ["drain", "undrain"]
+
+
+def test_an_inconclusive_scheduled_check_raises_nothing(asset, hardware_model, eager_jobs, settings):
+    settings.DAM_INSPECTION_RUNNER = "agent"
+    asset.pool.scheduled_checks = "full"
+    asset.pool.save()
+    [inspection_id] = lifecycle.scheduled_inspections(sample=1)
+    lifecycle.inspection_finished(inspection_id=inspection_id, report=_disturbed_fail(hardware_model), runner="t")
+    assert Inspection.objects.get(pk=inspection_id).verdict == Verdict.INCONCLUSIVE
+    assert not Fault.objects.exists() and Asset.objects.get(pk=asset.pk).state == S.ACTIVE
