@@ -39,7 +39,21 @@ def _why_not(path: Path) -> str | None:
     return None
 
 
+DISTURBED: list[str] = []  # what else the machine did, past the server's default limits, during a run
+
+
 def _run(scratch_dir: Path) -> dict:
+    meter = measure.DisturbanceMeter()
+    meter.start()
+    points = _curves(scratch_dir)
+    found = meter.stop()
+    over = verdict.over_limits(found, measure.DISTURBANCE_LIMITS)
+    if over:
+        DISTURBED.append(verdict.disturbance_words("the disk curves", found, over))
+    return points
+
+
+def _curves(scratch_dir: Path) -> dict:
     scratch = measure.ScratchFile(scratch_dir, SCRATCH_BYTES)
     if not scratch.direct:
         scratch.close()
@@ -66,6 +80,7 @@ def _own_blkio_cgroup() -> Path:
 def test_a_disk_held_to_half_its_throughput_fails_the_disk_check(tmp_path):
     scratch_dir = tmp_path / "scratch"
     scratch_dir.mkdir()
+    DISTURBED.clear()
     reason = _why_not(scratch_dir)
     if reason:
         pytest.skip(reason)
@@ -114,4 +129,7 @@ def test_a_disk_held_to_half_its_throughput_fails_the_disk_check(tmp_path):
     checks = verdict.performance_checks(baselines=specs, measurements=throttled, model_name="this machine")
     failed = {c.name for c in checks if not c.passed}
     shown = {k: round(v, 1) for k, v in throttled.items() if "_mb_per_s" in k}
+    if "disk.seq_write_mb_per_s" not in failed and DISTURBED:
+        # As the server would: a baseline learned, and a run judged, under disturbance say nothing (inconclusive)
+        pytest.skip(f"inconclusive: the machine was too busy to judge its disk — {DISTURBED[0]}")
     assert "disk.seq_write_mb_per_s" in failed, (shown, limits)
