@@ -323,7 +323,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"RepairActionEnum": "repairs.choices.RepairAction"},
+    "ENUM_NAME_OVERRIDES": {"RepairActionEnum": "repairs.choices.RepairAction",
+                            "MeasuredOrSkippedEnum": "inspection.choices.MeasuredOrSkipped"},
 }
 
 # --- Static files, time, logging ------------------------------------------------------------------

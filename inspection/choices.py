@@ -36,3 +36,10 @@ class BaselineKind(models.TextChoices):
     REFERENCE = "reference", "Seeded from a reference run"
     LEARNED = "learned", "Learned from passing inspections"
     STAFF = "staff", "Set by staff"
+
+
+class MeasuredOrSkipped(models.TextChoices):
+    """Whether the host could read SMART or the memory error counters (skipped, with the reason, where not)."""
+
+    MEASURED = "measured", "Measured"
+    SKIPPED = "skipped", "Skipped"

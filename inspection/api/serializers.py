@@ -6,7 +6,7 @@ from rest_framework import serializers
 from assets.models import HardwareModel
 from dam.serializers import RejectUnknownFields
 from inspection import services, verdict
-from inspection.choices import Profile
+from inspection.choices import MeasuredOrSkipped, Profile
 from inspection.models import Baseline, BaselineVersion, Inspection, InspectionCheck
 
 
@@ -124,7 +124,7 @@ class SmartDeviceSerializer(RejectUnknownFields, serializers.Serializer):
 
 
 class SmartSerializer(RejectUnknownFields, serializers.Serializer):
-    status = serializers.ChoiceField(choices=["measured", "skipped"])
+    status = serializers.ChoiceField(choices=MeasuredOrSkipped.choices)
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     devices = serializers.ListField(child=SmartDeviceSerializer(), max_length=256, required=False)
 
@@ -136,7 +136,7 @@ class EdacControllerSerializer(RejectUnknownFields, serializers.Serializer):
 
 
 class EdacSerializer(RejectUnknownFields, serializers.Serializer):
-    status = serializers.ChoiceField(choices=["measured", "skipped"])
+    status = serializers.ChoiceField(choices=MeasuredOrSkipped.choices)
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     controllers = serializers.ListField(child=EdacControllerSerializer(), max_length=256, required=False)
 
