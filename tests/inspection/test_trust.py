@@ -424,3 +424,28 @@ def test_an_inconclusive_scheduled_check_raises_nothing(asset, hardware_model, e
     lifecycle.inspection_finished(inspection_id=inspection_id, report=_disturbed_fail(hardware_model), runner="t")
     assert Inspection.objects.get(pk=inspection_id).verdict == Verdict.INCONCLUSIVE
     assert not Fault.objects.exists() and Asset.objects.get(pk=asset.pk).state == S.ACTIVE
+
+
+def test_the_host_agent_measures_again_when_asked_and_the_confirmed_fail_counts(
+        transactional_db, live_server, asset, hardware_model, settings, capsys, tmp_path):
+    from django.core.management import call_command
+
+    from inspection import agent
+    settings.DAM_INSPECTION_RUNNER = "agent"
+    settings.DAM_DISTURBANCE_LIMITS = {}  # about the confirmation wire: however busy this machine is right now
+    # given a pending inspection of host-001 whose CPU baseline no CPU reaches
+    hardware_model.baselines.filter(metric="cpu.sha256_mb_per_s").update(expected=1e9, tolerance_pct=10)
+    inspection = services.inspection_request(asset=asset, purpose=Purpose.VERIFICATION)
+    call_command("issue_token", "host-001", role="agent")
+    token = capsys.readouterr().out.strip()
+
+    # when the real agent takes it over HTTP
+    result = agent.run_once(agent.Server(live_server.url, token), "host-001", str(tmp_path))
+
+    # then it measured, was asked to confirm, measured the CPU curve twice more, and the fail counts
+    assert result["verdict"] == "failed", result["summary"]
+    inspection.refresh_from_db()
+    assert [sorted({verdict.group_of(k) for k in run["measurements"]}) for run in inspection.raw["confirmations"]] \
+        == [["cpu"], ["cpu"]]
+    assert "measured 3 times (the first run and 2 confirming)" in inspection.summary
+    assert result["disturbance"]["curves"]["memory"]["attempts"] == 1
