@@ -113,6 +113,13 @@ class Automation(models.TextChoices):
     DRY_RUN = "dry_run", "Dry run: record what it would do"
 
 
+class ScheduledChecks(models.TextChoices):
+    """What a scheduled inspection of a serving machine measures (lifecycle/scheduled.py)."""
+
+    FACTS = "facts", "Facts only: inventory, SMART, temperatures, memory errors (nothing that loads it)"
+    FULL = "full", "Full checks, the machine drained first (its pool's isolation action)"
+
+
 class IsolationAction(models.TextChoices):
     """What else happens when DAM isolates or returns a machine, so an outside scheduler drains and undrains it."""
 

@@ -7,7 +7,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from assets import bmc
 from assets.choices import (AssetState, AutoRepair, Automation, Decision, IsolateOn, IsolationAction,
-                            RequestStatus, Severity, Component, Transition)
+                            RequestStatus, ScheduledChecks, Severity, Component, Transition)
 
 S = AssetState
 
@@ -64,6 +64,10 @@ class Pool(models.Model):
     budget_hit_at = models.DateTimeField(null=True, blank=True, editable=False)
     automation = models.CharField(max_length=20, choices=Automation.choices, default=Automation.ON)
     isolation_action = models.CharField(max_length=20, choices=IsolationAction.choices, default=IsolationAction.NONE)
+    scheduled_checks = models.CharField(
+        max_length=10, choices=ScheduledChecks.choices, default=ScheduledChecks.FACTS,
+        help_text="Scheduled inspections of its serving machines: facts only (default), or the full benchmark, "
+                  "which drains the machine first.")
     isolation_target = models.CharField(
         max_length=500, blank=True,
         help_text="URL for webhook (POSTed {action: drain|undrain, hostname}); command for command (run with "

@@ -9,7 +9,8 @@ from assets.choices import AssetState
 
 # How loud a badge or a timeline dot is: bad, warn, good, info or plain (colours in console/static/console/console.css).
 SEVERITY_TONE = {"critical": "bad", "warning": "warn", "info": "info"}
-VERDICT_TONE = {"passed": "good", "failed": "bad", "error": "bad", "pending": "info", "running": "info"}
+VERDICT_TONE = {"passed": "good", "failed": "bad", "error": "bad", "inconclusive": "warn", "pending": "info",
+                "running": "info"}
 
 
 def state_badge(state: str, *, big: bool = False):

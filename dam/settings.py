@@ -230,6 +230,16 @@ DAM_BASELINE_MIN_SAMPLES = int(os.environ.get("DAM_BASELINE_MIN_SAMPLES", "10"))
 DAM_BASELINE_WINDOW = int(os.environ.get("DAM_BASELINE_WINDOW", "50"))
 DAM_BASELINE_RELEARN_EVERY = int(os.environ.get("DAM_BASELINE_RELEARN_EVERY", "5"))
 DAM_TOLERANCES = json.loads(os.environ.get("DAM_TOLERANCES", "{}"))
+# Verdicts you can trust (inspection/services.py): a curve measured while other work disturbed the machine beyond
+# DAM_DISTURBANCE_LIMITS (JSON; null: inspection/measure.py's DISTURBANCE_LIMITS) is measured again up to
+# DAM_DISTURBANCE_RETRIES times; a performance fail is measured again DAM_CONFIRM_REPEATS times before it counts.
+# An `inconclusive` verification or delivery inspection is requested again after DAM_INCONCLUSIVE_BACKOFF_SECONDS
+# (doubling each time), at most DAM_INCONCLUSIVE_RETRIES times; then staff get a note on the ticket.
+DAM_DISTURBANCE_LIMITS = json.loads(os.environ.get("DAM_DISTURBANCE_LIMITS", "null"))
+DAM_DISTURBANCE_RETRIES = int(os.environ.get("DAM_DISTURBANCE_RETRIES", "2"))
+DAM_CONFIRM_REPEATS = int(os.environ.get("DAM_CONFIRM_REPEATS", "2"))
+DAM_INCONCLUSIVE_RETRIES = int(os.environ.get("DAM_INCONCLUSIVE_RETRIES", "3"))
+DAM_INCONCLUSIVE_BACKOFF_SECONDS = float(os.environ.get("DAM_INCONCLUSIVE_BACKOFF_SECONDS", "900"))
 DAM_DEFAULT_PROBATION_HOURS = float(os.environ.get("DAM_DEFAULT_PROBATION_HOURS", "24"))
 # An inspection still pending or running after this long is given up and requested again.
 DAM_INSPECTION_TIMEOUT_SECONDS = int(os.environ.get("DAM_INSPECTION_TIMEOUT_SECONDS", "900"))
@@ -350,7 +360,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"RepairActionEnum": "repairs.choices.RepairAction",
                             # A pool's isolation_action and reimage_action take the same values.
-                            "IsolationActionEnum": "assets.choices.IsolationAction"},
+                            "IsolationActionEnum": "assets.choices.IsolationAction",
+                            "MeasuredOrSkippedEnum": "inspection.choices.MeasuredOrSkipped"},
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "dam.docs.one_of_bodies_are_required"],
 }

@@ -8,20 +8,28 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.conf import settings
+from django.utils.html import format_html, format_html_join
 
 from assets.models import HardwareModel
 from console import inspection_chart, ui
 from console.ui import ReadOnlyAdmin
-from inspection import services
+from inspection import services, verdict
+from inspection.choices import Verdict
 from inspection.models import Baseline, BaselineVersion, Inspection, InspectionCheck
+
+DISTURBANCE_COLUMNS = [("others_cpu_pct", "Others' CPU %"), ("steal_pct", "Steal %"),
+                       ("others_disk_pct", "Others' disk I/O % of ours"), ("others_disk_mb_per_s", "Others' disk MB/s"),
+                       ("memory_available_min_pct", "Memory available (min) %"), ("cpu_mhz_min", "CPU MHz (min)"),
+                       ("cpu_mhz_max", "CPU MHz (max)"), ("attempts", "Attempts")]
+
 
 class BaselinePointInline(admin.TabularInline):
     """A version's points, as learned, seeded or set. Versions are never edited: a new band makes a new version."""
 
     model = Baseline
-    fields = ["metric", "expected", "low", "high", "limit", "unit", "tolerance_pct", "spread", "samples",
-              "hand_set", "source"]
+    fields = ["metric", "expected", "low", "high", "limit", "unit", "tolerance_pct", "spread", "detectable",
+              "samples", "hand_set", "source"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -36,6 +44,21 @@ class BaselinePointInline(admin.TabularInline):
     @admin.display(description="Limit (worst that passes)")
     def limit(self, baseline: Baseline) -> str:
         return f"{baseline.limit():.4g}"
+
+    @admin.display(description="Detectable (%)")
+    def detectable(self, baseline: Baseline) -> str:
+        found = verdict.detectable_pct(baseline.spec())
+        return "—" if found is None else f"{found:.1f}"
+
+
+def detectable_table(version: BaselineVersion):
+    """Per curve, the smallest degradation this version catches with ≥ 99 % probability at ≤ 1 % false fails."""
+    rows = [(verdict.words(curve), "— (no learned noise)" if found is None else f"{found:.1f} %")
+            for curve, found in services.detectable_by_curve(list(version.points.all())).items()]
+    if not rows:
+        return "—"
+    return format_html('<table><tr><th>curve</th><th>smallest degradation caught (≥ 99 %, ≤ 1 % false fails)</th>'
+                       '</tr>{}</table>', format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", rows))
 
 
 class SetBandForm(forms.Form):
@@ -59,10 +82,14 @@ class BaselineVersionAdmin(admin.ModelAdmin):
     search_fields = ["hardware_model__name", "source"]
     list_select_related = ["hardware_model"]
     readonly_fields = ["hardware_model", "number", "kind", "source", "samples", "learned_up_to", "inventory",
-                       "pinned", "pinned_by", "created_by", "created_at"]
+                       "pinned", "pinned_by", "created_by", "created_at", "detectable"]
     inlines = [BaselinePointInline]
     actions = ["pin", "unpin"]
     change_list_template = "admin/inspection/baselineversion/change_list.html"
+
+    @admin.display(description="What it can see")
+    def detectable(self, version: BaselineVersion):
+        return detectable_table(version)
 
     @admin.display(boolean=True, description="Judges now")
     def current(self, version: BaselineVersion) -> bool:
@@ -162,11 +189,12 @@ class InspectionAdmin(ReadOnlyAdmin):  # verdicts come from the judged measureme
     search_help_text = "Asset hostname."
     list_select_related = ["asset"]
     show_full_result_count = False
-    readonly_fields = ["asset", "purpose", "profile", "ticket", "verdict", "summary", "baseline_version",
-                       "requested_at", "started_at", "finished_at", "runner", "raw_report"]
+    readonly_fields = ["asset", "purpose", "profile", "ticket", "verdict", "summary", "what_next", "baseline_version",
+                       "requested_at", "started_at", "finished_at", "runner", "disturbance", "raw_report"]
     fieldsets = [
-        (None, {"fields": ["asset", "purpose", "profile", "ticket", "verdict", "summary", "baseline_version",
-                           "requested_at", "started_at", "finished_at", "runner"]}),
+        (None, {"fields": ["asset", "purpose", "profile", "ticket", "verdict", "summary", "what_next",
+                           "baseline_version", "requested_at", "started_at", "finished_at", "runner"]}),
+        ("What else the machine did during each curve", {"fields": ["disturbance"]}),
         ("What the host sent", {"fields": ["raw_report"], "classes": ["collapse"]}),
     ]
     inlines = [InspectionCheckInline]
@@ -194,6 +222,39 @@ class InspectionAdmin(ReadOnlyAdmin):  # verdicts come from the judged measureme
             return "—"
         url = reverse("admin:repairs_repairticket_change", args=[inspection.ticket_id])
         return format_html('<a href="{}">#{}</a>', url, inspection.ticket_id)
+
+    @admin.display(description="What happens next")
+    def what_next(self, inspection: Inspection) -> str:
+        """Why a machine stays where it is: an inconclusive verdict is neither a pass nor a fail."""
+        if inspection.verdict == Verdict.RUNNING and services.awaiting_confirmation(inspection):
+            return "The first run failed on performance: the failing curves are being measured again before it counts."
+        if inspection.verdict != Verdict.INCONCLUSIVE:
+            return "—"
+        later = Inspection.objects.filter(asset=inspection.asset, purpose=inspection.purpose, id__gt=inspection.id)
+        if later.exists():
+            return f"Inconclusive: inspection #{later.order_by('id').first().id} was asked for after it."
+        tries = Inspection.objects.filter(asset=inspection.asset, purpose=inspection.purpose,
+                                          verdict=Verdict.INCONCLUSIVE).count()
+        return (f"Inconclusive (the machine was too disturbed to judge): it stays {inspection.asset.state}, neither "
+                f"returned nor sent back to repair. Measured again automatically after a back-off, up to "
+                f"{settings.DAM_INCONCLUSIVE_RETRIES} more times (this is try {tries}); after the last, staff decide.")
+
+    @admin.display(description="Disturbance")
+    def disturbance(self, inspection: Inspection):
+        curves = ((inspection.raw or {}).get("disturbance") or {}).get("curves")
+        if not curves:
+            return "Not measured (an older agent, or no curve measured)."
+        limits = services.disturbance_limits()
+        over = verdict.disturbed_groups(inspection.raw["disturbance"], limits)
+        head = format_html_join("", "<th>{}</th>", [(label,) for _, label in DISTURBANCE_COLUMNS])
+        rows = format_html_join("", "<tr><td>{}{}</td>{}</tr>", [
+            (group, " ⚠" if group in over else "",
+             format_html_join("", "<td>{}</td>", [("—" if figures.get(k) is None else figures[k],)
+                                                  for k, _ in DISTURBANCE_COLUMNS]))
+            for group, figures in curves.items()])
+        limits_text = ", ".join(f"{k} {v:g}" for k, v in limits.items()) or "none"
+        return format_html('<table><tr><th>curve</th>{}</tr>{}</table><p class="muted">Limits: {}. ⚠: past a limit '
+                           '(a failing curve measured so is inconclusive, not failed).</p>', head, rows, limits_text)
 
     @admin.display(description="Raw report")
     def raw_report(self, inspection: Inspection):

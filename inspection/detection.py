@@ -6,6 +6,11 @@ and one more run, not among them, is the machine under test. It is judged as mea
 then with a degradation injected — one curve point, or a whole curve, made 5, 10, 15 or 25 % worse — and counted
 as detected when the degraded check fails. Learning and judging are inspection/verdict.py's, exactly as the
 server runs them.
+
+The server's whole verdict is simulated too: a fail is confirmed on two more runs of the fleet (each point's median
+of the three, the degradation in all of them) before it counts, and a failing curve measured under disturbance
+beyond the limits is `inconclusive`, not failed (runs taken with their disturbance figures; runs without count as
+clean). Beside the simulated rates, each curve's `detectable_pct` predicted from its learned noise.
 """
 from __future__ import annotations
 
@@ -55,6 +60,12 @@ class Result:
     # (mode, magnitude) → tally, overall and per check
     detected: dict[tuple[str, int], Tally] = field(default_factory=dict)
     detected_by_check: dict[tuple[str, str, int], Tally] = field(default_factory=dict)
+    # the whole verdict: confirmed on repeats, inconclusive when a failing curve was disturbed
+    verdict_failed: Tally = field(default_factory=Tally)
+    verdict_inconclusive: Tally = field(default_factory=Tally)
+    confirmed_detected: dict[int, Tally] = field(default_factory=dict)  # whole curve, by magnitude
+    predicted_pct: dict[str, float | None] = field(default_factory=dict)  # per check: median over trials
+    disturbed_runs: int = 0
 
     def detection_at(self, magnitude: int) -> float:
         tallies = [self.detected[(mode, magnitude)] for mode in MODES]
@@ -78,10 +89,46 @@ def learn(runs: list[dict], keys: list[str], tolerances: dict | None) -> list[ve
     return specs
 
 
+def _split(run: dict) -> tuple[dict, dict | None]:
+    """A run as measure_detection saves it ({measurements, disturbance}) or as older ones did (the measurements)."""
+    if isinstance(run.get("measurements"), dict):
+        return run["measurements"], run.get("disturbance")
+    return run, None
+
+
+CONFIRM_REPEATS = 2
+
+
+def _whole_verdict(first: dict, repeats: list[dict], disturbances: list, specs, *, limits: dict,
+                   tolerances, model_name: str) -> str:
+    """"passed", "failed" or "inconclusive", as inspection/services.py decides it: a failing curve measured under
+    disturbance → inconclusive; else confirmed on the repeats (each point's median)."""
+    checks = verdict.performance_checks(baselines=specs, measurements=first, model_name=model_name,
+                                        tolerances=tolerances)
+    failing = sorted({verdict.group_of(c.name) for c in checks if not c.passed})
+    if not failing:
+        return "passed"
+    if set(verdict.disturbed_groups(disturbances[0], limits)) & set(failing):
+        return "inconclusive"
+    merged = verdict.combined(first, repeats, failing)
+    checks = verdict.performance_checks(baselines=specs, measurements=merged, model_name=model_name,
+                                        tolerances=tolerances)
+    still = {verdict.group_of(c.name) for c in checks if not c.passed}
+    if not still:
+        return "passed"
+    if any(set(verdict.disturbed_groups(d, limits)) & still for d in disturbances[1:]):
+        return "inconclusive"
+    return "failed"
+
+
 def simulate(runs: list[dict], *, train: int, trials: int, tolerances: dict | None = None, seed: int = 1,
-             model_name: str = "simulated") -> Result:
-    if len(runs) < train + 1:
-        raise ValueError(f"{len(runs)} runs: need at least train + 1 = {train + 1}")
+             model_name: str = "simulated", limits: dict | None = None) -> Result:
+    if len(runs) < train + 1 + CONFIRM_REPEATS:
+        raise ValueError(f"{len(runs)} runs: need at least train + 3 = {train + 1 + CONFIRM_REPEATS}")
+    split = [_split(r) for r in runs]
+    runs = [m for m, _ in split]
+    disturbance = [d for _, d in split]
+    limits = limits or {}
     rng = random.Random(seed)
     keys = common_points(runs)
     curves = sorted({verdict.curve_of(k) for k in keys})
@@ -94,6 +141,10 @@ def simulate(runs: list[dict], *, train: int, trials: int, tolerances: dict | No
             cvs.append(100 * spread / centre if centre else 0.0)
         noise[curve] = statistics.median(cvs)
     result = Result(runs=len(runs), train=train, trials=trials, checks=curves, noise_pct=noise)
+    result.disturbed_runs = sum(1 for d in disturbance if verdict.disturbed_groups(d, limits))
+    predicted: dict[str, list[float]] = {c: [] for c in curves}
+    for magnitude in MAGNITUDES:
+        result.confirmed_detected[magnitude] = Tally()
     for curve in curves:
         result.false_fail_by_check[curve] = Tally()
     for mode in MODES:
@@ -103,15 +154,37 @@ def simulate(runs: list[dict], *, train: int, trials: int, tolerances: dict | No
                 result.detected_by_check[(mode, curve, magnitude)] = Tally()
 
     for _ in range(trials):
-        picked = rng.sample(range(len(runs)), train + 1)
-        specs = learn([runs[i] for i in picked[:-1]], keys, tolerances)
+        picked = rng.sample(range(len(runs)), train + 1 + CONFIRM_REPEATS)
+        trained, tested = picked[:train], picked[train:]
+        specs = learn([runs[i] for i in trained], keys, tolerances)
         spec_of = {s.metric: s for s in specs}
-        healthy = runs[picked[-1]]
+        healthy = runs[tested[0]]
         checks = verdict.performance_checks(baselines=specs, measurements=healthy, model_name=model_name,
                                             tolerances=tolerances)
         result.false_fail.add(not all(c.passed for c in checks))
         for check in checks:
             result.false_fail_by_check[check.name].add(not check.passed)
+        for curve in curves:
+            found = verdict.curve_detectable_pct([spec_of[k] for k in by_curve[curve]],
+                                                 verdict.tolerance_for(curve, tolerances))
+            if found is not None:
+                predicted[curve].append(found)
+        judged = _whole_verdict(healthy, [runs[i] for i in tested[1:]], [disturbance[i] for i in tested], specs,
+                                limits=limits, tolerances=tolerances, model_name=model_name)
+        result.verdict_failed.add(judged == "failed")
+        result.verdict_inconclusive.add(judged == "inconclusive")
+        # a whole curve degraded on the machine: in its first run and in both repeats
+        curve = rng.choice(curves)
+        for magnitude in MAGNITUDES:
+            degraded = []
+            for i in tested:
+                measured = dict(runs[i])
+                for key in by_curve[curve]:
+                    measured[key] = worsen(key, measured[key], magnitude)
+                degraded.append(measured)
+            judged = _whole_verdict(degraded[0], degraded[1:], [disturbance[i] for i in tested], specs,
+                                    limits=limits, tolerances=tolerances, model_name=model_name)
+            result.confirmed_detected[magnitude].add(judged != "passed")
 
         for mode in MODES:
             curve = rng.choice(curves)
@@ -125,22 +198,39 @@ def simulate(runs: list[dict], *, train: int, trials: int, tolerances: dict | No
                                                      tolerances=tolerances)
                 result.detected[(mode, magnitude)].add(not check.passed)
                 result.detected_by_check[(mode, curve, magnitude)].add(not check.passed)
+    result.predicted_pct = {c: statistics.median(v) if v else None for c, v in predicted.items()}
     return result
 
 
 def table(result: Result) -> list[str]:
     """The detection-power table, as printed by the command and pasted into the README."""
     head = ("| check | noise (robust CV) | false fails | " + " | ".join(
-        f"{'1 point' if mode == 'one point' else 'curve'} −{m}%" for mode in MODES for m in MAGNITUDES) + " |")
-    lines = [head, "|" + "---|" * (3 + len(MODES) * len(MAGNITUDES))]
+        f"{'1 point' if mode == 'one point' else 'curve'} −{m}%" for mode in MODES for m in MAGNITUDES)
+        + " | detectable (predicted) | caught ≥ 99 % from (simulated) |")
+    lines = [head, "|" + "---|" * (5 + len(MODES) * len(MAGNITUDES))]
 
     def pct(tally: Tally) -> str:
         return "—" if not tally.trials else f"{tally.rate:.1f}%"
 
     for curve in result.checks:
         cells = [pct(result.detected_by_check[(mode, curve, m)]) for mode in MODES for m in MAGNITUDES]
+        predicted = result.predicted_pct.get(curve)
+        caught = [m for m in MAGNITUDES if result.detected_by_check[("whole curve", curve, m)].trials
+                  and result.detected_by_check[("whole curve", curve, m)].rate >= 99]
         lines.append(f"| {curve} | {result.noise_pct[curve]:.1f}% | {pct(result.false_fail_by_check[curve])} | "
-                     + " | ".join(cells) + " |")
+                     + " | ".join(cells)
+                     + f" | {'—' if predicted is None else f'{predicted:.1f}%'} | {f'{caught[0]}%' if caught else '—'} |")
     cells = [pct(result.detected[(mode, m)]) for mode in MODES for m in MAGNITUDES]
-    lines.append(f"| **whole inspection** | | **{pct(result.false_fail)}** | " + " | ".join(cells) + " |")
+    lines.append(f"| **whole inspection** | | **{pct(result.false_fail)}** | " + " | ".join(cells) + " | | |")
     return lines
+
+
+def verdict_lines(result: Result) -> list[str]:
+    """The server's whole verdict on the simulated fleet: confirmed before failing, inconclusive when disturbed."""
+    def pct(tally: Tally) -> str:
+        return "—" if not tally.trials else f"{tally.rate:.1f}%"
+    caught = ", ".join(f"{m}%: {pct(result.confirmed_detected[m])}" for m in MAGNITUDES)
+    return [f"runs disturbed beyond the limits: {result.disturbed_runs} of {result.runs}",
+            f"whole verdict, healthy machines: failed {pct(result.verdict_failed)}, inconclusive "
+            f"{pct(result.verdict_inconclusive)} (first run alone: failed {pct(result.false_fail)})",
+            f"whole verdict, a whole curve degraded (not passed): {caught}"]

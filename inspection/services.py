@@ -21,9 +21,10 @@ from inspection.models import Baseline, BaselineVersion, Inspection, InspectionC
 
 
 # Inspections -------------------------------------------------------------------------------------------------
-def inspection_request(*, asset: Asset, purpose: str, ticket_id: int | None = None) -> Inspection:
-    """A delivery inspection measures the full profile; the others the quick one."""
-    profile = Profile.FULL if purpose == Purpose.DELIVERY else Profile.QUICK
+def inspection_request(*, asset: Asset, purpose: str, ticket_id: int | None = None,
+                       profile: str | None = None) -> Inspection:
+    """A delivery inspection measures the full profile; the others the quick one, unless the caller says."""
+    profile = profile or (Profile.FULL if purpose == Purpose.DELIVERY else Profile.QUICK)
     return Inspection.objects.create(asset=asset, purpose=purpose, ticket_id=ticket_id, profile=profile)
 
 
@@ -52,50 +53,80 @@ def profile_seconds(profile: str) -> float:
     return settings.DAM_FULL_CHECK_SECONDS if profile == Profile.FULL else settings.DAM_CHECK_SECONDS
 
 
-def measure_here(hardware_model: HardwareModel, profile: str = Profile.QUICK) -> dict:
-    """Run the checks on this machine (the worker standing in for the host).
+def disturbance_limits() -> dict:
+    """The disturbance a curve may be measured under (DAM_DISTURBANCE_LIMITS, else the measurer's defaults)."""
+    limits = settings.DAM_DISTURBANCE_LIMITS
+    return dict(measure.DISTURBANCE_LIMITS if limits is None else limits)
 
-    One at a time per machine: two inspections measured at once would each see half the CPU and fail. On a real
-    fleet every host measures itself, so this lock only matters where one machine stands in for many.
-    """
-    scratch = Path(settings.DAM_SCRATCH_DIR)
+
+def _one_at_a_time(scratch: Path):
+    """One measurement at a time per machine: two inspections measured at once would each see half the CPU. On a
+    real fleet every host measures itself, so this lock only matters where one machine stands in for many."""
     scratch.mkdir(parents=True, exist_ok=True)
-    with open(scratch / ".inspection.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        return measure.measure_host(scratch_dir=scratch, mounts=spec_mounts(hardware_model),
-                                    seconds=profile_seconds(profile), disk_bytes=settings.DAM_DISK_SCRATCH_BYTES,
-                                    profile=profile)
+    lock = open(scratch / ".inspection.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    return lock
 
 
-def judge(*, hardware_model: HardwareModel, report: dict,
-          version: BaselineVersion | None = None) -> list[verdict.Check]:
-    """Inventory against the spec, performance against the baseline `version` (default: the model's current one)."""
+def measure_here(hardware_model: HardwareModel, profile: str = Profile.QUICK) -> dict:
+    """Run the checks on this machine (the worker standing in for the host)."""
+    scratch = Path(settings.DAM_SCRATCH_DIR)
+    with _one_at_a_time(scratch):
+        report = measure.measure_host(scratch_dir=scratch, mounts=spec_mounts(hardware_model),
+                                      seconds=profile_seconds(profile), disk_bytes=settings.DAM_DISK_SCRATCH_BYTES,
+                                      profile=profile, limits=disturbance_limits(),
+                                      retries=settings.DAM_DISTURBANCE_RETRIES)
+    report["can_confirm"] = True
+    return report
+
+
+def measure_again_here(inspection: Inspection) -> list[dict]:
+    """The confirmation runs the server asked for (inspection.raw["confirm"]), measured on this machine."""
+    ask = (inspection.raw or {}).get("confirm") or {}
+    scratch = Path(settings.DAM_SCRATCH_DIR)
+    with _one_at_a_time(scratch):
+        return measure.measure_again(scratch_dir=scratch, groups=ask.get("groups", []), repeats=ask.get("repeats", 0),
+                                     seconds=profile_seconds(inspection.profile),
+                                     disk_bytes=settings.DAM_DISK_SCRATCH_BYTES, limits=disturbance_limits(),
+                                     retries=settings.DAM_DISTURBANCE_RETRIES)
+
+
+def judge(*, hardware_model: HardwareModel, report: dict, version: BaselineVersion | None = None,
+          facts_only: bool = False) -> list[verdict.Check]:
+    """Inventory against the spec, performance against the baseline `version` (default: the model's current one);
+    `facts_only` (the facts profile measures no curve): inventory, SMART, temperatures, memory errors only."""
     version = version or baseline_current(hardware_model)
     checks = verdict.inventory_checks(
         spec_cores=hardware_model.cpu_logical_cores, spec_memory_bytes=hardware_model.memory_bytes,
         spec_disks=hardware_model.disks, inventory=report.get("inventory") or {},
         reference=version.inventory if version else None,
     )
+    if facts_only:
+        return checks
     checks += verdict.performance_checks(baselines=[b.spec() for b in baseline_points(hardware_model, version)],
                                          measurements=report.get("measurements") or {},
                                          model_name=hardware_model.name, tolerances=settings.DAM_TOLERANCES)
     return checks
 
 
-def inspection_record(*, inspection: Inspection, report: dict | None, runner: str, error: str = "") -> None:
-    """Store the report and the judged checks, and set the verdict. An error is a verdict too. A pass feeds the
-    model's baseline (a failure never does)."""
-    inspection.finished_at = timezone.now()
-    inspection.runner = inspection.runner or runner
-    if error or report is None:
-        inspection.verdict = Verdict.ERROR
-        inspection.summary = f"The checks could not run: {error or 'no report'}"
-        inspection.raw = report or {}
-        inspection.save()
-        return
-    model = inspection.asset.hardware_model
-    version = baseline_current(model)
-    checks = judge(hardware_model=model, report=report, version=version)
+# Verdicts you can trust: facts fail at once; a performance fail is confirmed first, and a curve that could not be
+# measured clean makes the verdict `inconclusive` rather than `failed`.
+#
+# Confirm before failing, where it runs: the server asks for it. A report whose performance checks fail (and whose
+# facts pass, and whose failing curves were measured clean) is not finished: the inspection stays `running`, its
+# raw["confirm"] names the failing groups and how many repeats, and the runner — the host agent (it reads `confirm`
+# in the report's answer) or the worker (lifecycle/tasks.py run_inspection) — measures those curves again and sends
+# the repeats (inspection_confirm). The alternative, sending the baseline to the measurer so it re-measures on its
+# own, would have the host judge itself; the server stays the only judge, the measurer stays a measurer, and an
+# older agent that cannot confirm (its report has no `can_confirm`) is judged on its one run, as before.
+def _disturbance_note(report: dict) -> str:
+    if report.get("disturbance") is None and (report.get("measurements") or {}):
+        return " Disturbance not measured (the agent does not report it)."
+    return ""
+
+
+def _store_checks(inspection: Inspection, checks) -> None:
+    inspection.checks.all().delete()  # a confirmed inspection replaces its first run's checks
     InspectionCheck.objects.bulk_create(
         InspectionCheck(inspection=inspection, name=c.name, measured=c.measured, expected=c.expected,
                         limit=c.limit, unit=c.unit, passed=c.passed, detail=c.detail[:500], band_low=c.band_low,
@@ -103,24 +134,124 @@ def inspection_record(*, inspection: Inspection, report: dict | None, runner: st
                         points=list(c.points), skipped=c.skipped)
         for c in checks
     )
-    inspection.raw = report
+
+
+def _failing_groups(checks) -> list[str]:
+    return sorted({verdict.group_of(c.name) for c in checks if not c.passed and not verdict.is_fact(c)})
+
+
+def _inconclusive_summary(disturbed: dict[str, str], checks, model, version, *, confirming: str = "") -> str:
+    failing = verdict.summarize(checks).removeprefix("Failed: ").rstrip(".")
+    return (f"Inconclusive: the machine was disturbed while measured — {'; '.join(disturbed.values())}. "
+            f"{confirming}What failed under that disturbance: {failing}. Not a pass nor a fail: it is measured again "
+            f"later. {_judged_against(model, version, checks)}")
+
+
+def inspection_record(*, inspection: Inspection, report: dict | None, runner: str, error: str = "") -> None:
+    """Store the report and the judged checks, and set the verdict — or, for a performance fail, ask for its
+    confirmation (the inspection stays running; see above). An error is a verdict too. A clean pass feeds the
+    model's baseline (a failure never does)."""
+    inspection.runner = inspection.runner or runner
+    if error or report is None:
+        inspection.finished_at = timezone.now()
+        inspection.verdict = Verdict.ERROR
+        inspection.summary = f"The checks could not run: {error or 'no report'}"
+        inspection.raw = report or {}
+        inspection.save()
+        return
+    model = inspection.asset.hardware_model
+    version = baseline_current(model)
+    checks = judge(hardware_model=model, report=report, version=version,
+                   facts_only=inspection.profile == Profile.FACTS)
+    _store_checks(inspection, checks)
+    inspection.raw = {key: value for key, value in report.items() if key != "can_confirm"}
     inspection.baseline_version = version
-    inspection.verdict = Verdict.PASSED if all(c.passed for c in checks) else Verdict.FAILED
-    inspection.summary = f"{verdict.summarize(checks)} {_judged_against(model, version, checks)}"
-    inspection.save()
+    note = _disturbance_note(report)
+    failing = _failing_groups(checks)
+    facts_failed = any(not c.passed for c in checks if verdict.is_fact(c))
+    disturbed = {g: words for g, words in verdict.disturbed_groups(report.get("disturbance"),
+                                                                   disturbance_limits()).items() if g in failing}
+    if failing and not facts_failed and disturbed:
+        _finish(inspection, Verdict.INCONCLUSIVE, _inconclusive_summary(disturbed, checks, model, version) + note)
+    elif failing and not facts_failed and report.get("can_confirm") and settings.DAM_CONFIRM_REPEATS > 0:
+        inspection.raw["confirm"] = {"groups": failing, "repeats": settings.DAM_CONFIRM_REPEATS}
+        inspection.verdict = Verdict.RUNNING
+        inspection.summary = (f"The first run failed ({verdict.summarize(checks).removeprefix('Failed: ')}); "
+                              f"measuring {', '.join(verdict.GROUP_WORDS.get(g, g) for g in failing)} again "
+                              f"{settings.DAM_CONFIRM_REPEATS} times before judging.")
+        inspection.save()  # still running: the runner sends the repeats (inspection_confirm)
+    else:
+        passed = all(c.passed for c in checks)
+        unconfirmed = " Not confirmed: the agent cannot measure again." if failing and not facts_failed else ""
+        _finish(inspection, Verdict.PASSED if passed else Verdict.FAILED,
+                f"{verdict.summarize(checks)} "
+                f"{_judged_against(model, version, checks, inspection.profile == Profile.FACTS)}"
+                f"{unconfirmed}{note}")
     if inspection.verdict == Verdict.PASSED:
         baseline_learn(hardware_model=model)
 
 
-def _judged_against(model: HardwareModel, version: BaselineVersion | None, checks) -> str:
+def inspection_confirm(*, inspection: Inspection, runs: list[dict]) -> None:
+    """The confirmation runs of a failing inspection arrived: judge the failing curves on all the runs — each point's
+    median over the first run and the repeats — and set the verdict. A repeat measured under disturbance beyond the
+    limits, on a curve that still fails, makes it inconclusive."""
+    model = inspection.asset.hardware_model
+    version = inspection.baseline_version
+    first = inspection.raw or {}
+    groups = (first.get("confirm") or {}).get("groups") or []
+    repeats = [run.get("measurements") or {} for run in runs]
+    merged = verdict.combined(first.get("measurements") or {}, repeats, groups)
+    checks = judge(hardware_model=model, report={**first, "measurements": merged}, version=version)
+    _store_checks(inspection, checks)
+    inspection.raw = {**first, "confirmations": runs}
+    still = _failing_groups(checks)
+    disturbed = {}
+    for run in runs:
+        for group, words in verdict.disturbed_groups(run.get("disturbance"), disturbance_limits()).items():
+            if group in still:
+                disturbed.setdefault(group, words)
+    how = (f"The first run failed on {', '.join(verdict.GROUP_WORDS.get(g, g) for g in groups)}; "
+           f"measured {len(runs) + 1} times (the first run and {len(runs)} confirming), judged on each point's "
+           f"median. ")
+    if not still:
+        _finish(inspection, Verdict.PASSED,
+                f"{verdict.summarize(checks)} {how.replace('; measured', ', not confirmed: measured')}"
+                f"{_judged_against(model, version, checks)}")
+        baseline_learn(hardware_model=model)
+    elif disturbed:
+        _finish(inspection, Verdict.INCONCLUSIVE, _inconclusive_summary(disturbed, checks, model, version,
+                                                                          confirming=how))
+    else:
+        _finish(inspection, Verdict.FAILED, f"{verdict.summarize(checks)} Confirmed: {how[0].lower()}{how[1:]}"
+                                             f"{_judged_against(model, version, checks)}")
+
+
+def _finish(inspection: Inspection, verdict_value: str, summary: str) -> None:
+    inspection.finished_at = timezone.now()
+    inspection.verdict = verdict_value
+    inspection.summary = summary
+    inspection.save()
+
+
+def awaiting_confirmation(inspection: Inspection) -> dict | None:
+    """What a running inspection waits for: {"groups": […], "repeats": n}, or None."""
+    if inspection.verdict != Verdict.RUNNING:
+        return None
+    return (inspection.raw or {}).get("confirm")
+
+
+def _judged_against(model: HardwareModel, version: BaselineVersion | None, checks, facts_only: bool = False) -> str:
     if not any(c.points for c in checks):
+        if facts_only:
+            return "Facts only (inventory, SMART, temperatures, memory errors): no benchmark was run."
         return f"No performance baseline for {model.name} yet: inventory only."
     if version is None:
         return f"Judged against {model.name}'s unversioned baseline."
     return f"Judged against {model.name} baseline v{version.number} ({version.get_kind_display().lower()})."
 
 
-COMPONENT_OF = {"smart": "disk", "inventory.block_devices": "disk", "inventory.temperatures": "thermal"}
+COMPONENT_OF = {"smart": "disk", "inventory.block_devices": "disk", "inventory.temperatures": "thermal",
+                "edac": "memory"}
 
 
 def failing_component(inspection: Inspection) -> str:
@@ -145,6 +276,15 @@ def baseline_points(hardware_model: HardwareModel, version: BaselineVersion | No
     if version is not None:
         return list(version.points.all())
     return list(Baseline.objects.filter(hardware_model=hardware_model, version__isnull=True))
+
+
+def detectable_by_curve(points: list[Baseline]) -> dict[str, float | None]:
+    """{curve: its detectable_pct (inspection/verdict.py)}, in the points' order."""
+    by_curve: dict[str, list] = {}
+    for point in points:
+        by_curve.setdefault(verdict.curve_of(point.metric), []).append(point.spec())
+    return {curve: verdict.curve_detectable_pct(specs, verdict.tolerance_for(curve, settings.DAM_TOLERANCES))
+            for curve, specs in by_curve.items()}
 
 
 def _unit_and_direction(metric: str) -> tuple[str, bool]:
@@ -179,10 +319,12 @@ def _reference_inventory(reports: list[dict]) -> dict:
 # Seed tolerances of a reference run: a few runs on one machine say little about the spread of a whole fleet, so
 # the first version judges with a wide band until a learned one, with measured detection power, replaces it.
 SEED_TOLERANCE_PCT = {"cpu.": 40.0, "memory.": 50.0, "disk.seq_": 60.0, "disk.rand_": 60.0,
-                      "disk.fsync_p50": 2000.0, "disk.fsync_p99": 5000.0}
+                      "disk.fsync_p50": 2000.0, "disk.fsync_p99": 5000.0, "disk.tail_p99": 5000.0,
+                      "disk.tail_max": 20000.0}
 
 
 def _seed_pct(metric: str) -> float:
+    metric = verdict.tolerance_name(metric)
     matches = [p for p in SEED_TOLERANCE_PCT if metric.startswith(p)]
     return SEED_TOLERANCE_PCT[max(matches, key=len)] if matches else 60.0
 
@@ -235,7 +377,11 @@ def _learn(model: HardwareModel, actor: str) -> BaselineVersion | None:
             .order_by("-number").first())
     passing = (Inspection.objects.filter(asset__hardware_model=model, verdict=Verdict.PASSED)
                .order_by("-id").values_list("id", "raw")[:settings.DAM_BASELINE_WINDOW])
-    samples = [(pk, raw.get("measurements") or {}) for pk, raw in passing if (raw or {}).get("measurements")]
+    # Only runs measured clean teach the baseline what a healthy machine measures: a pass under disturbance (its
+    # numbers lower, still in the band) would widen the band with the neighbours' noise.
+    limits = disturbance_limits()
+    samples = [(pk, raw.get("measurements") or {}) for pk, raw in passing
+               if (raw or {}).get("measurements") and not verdict.disturbed_groups(raw.get("disturbance"), limits)]
     fresh = sum(1 for pk, _ in samples if last is None or pk > (last.learned_up_to or 0))
     if len(samples) < settings.DAM_BASELINE_MIN_SAMPLES or (last and fresh < settings.DAM_BASELINE_RELEARN_EVERY):
         return None

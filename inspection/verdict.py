@@ -93,6 +93,10 @@ TOLERANCES = {
     "disk.rand_": Tolerance(sigmas=5, min_pct=12, curve_pct=8),
     "disk.fsync_p50": Tolerance(sigmas=6, min_pct=100),
     "disk.fsync_p99": Tolerance(sigmas=6, min_pct=400),
+    # A disk point's tail (its I/Os' p99 and max latency): a stall-prone disk stalls for many times its usual
+    # latency, while a healthy one's tail wanders by a few times on a shared host; so only a many-fold tail fails.
+    "disk.tail_p99": Tolerance(sigmas=6, min_pct=400),
+    "disk.tail_max": Tolerance(sigmas=8, min_pct=1500),
 }
 FALLBACK_TOLERANCE = Tolerance(sigmas=5, min_pct=15)
 # The whole-curve rule (whole_curve_threshold): only for points learned from this many passing runs, and never
@@ -101,9 +105,20 @@ WHOLE_CURVE_MIN_SAMPLES = 5
 WHOLE_CURVE_SIGMAS = 4.0
 
 
+_TAIL = re.compile(r"^disk\.(seq|rand)_(read|write)_(p99|max)_ms")
+
+
+def tolerance_name(metric: str) -> str:
+    """The name a point's tolerance is looked up by: the point itself, except that a disk point's tail
+    (`disk.seq_write_p99_ms[4KiB]`) is `disk.tail_p99` (or `disk.tail_max`), whatever its pattern."""
+    match = _TAIL.match(metric)
+    return f"disk.tail_{match[3]}" if match else metric
+
+
 def tolerance_for(metric: str, overrides: dict | None = None) -> Tolerance:
     """The tolerance of a point or curve: the longest matching prefix, from `overrides` (DAM_TOLERANCES) first."""
     # An override wins over every default, even a longer default prefix: setting "disk." widens every disk curve.
+    metric = tolerance_name(metric)
     for table in ({k: v if isinstance(v, Tolerance) else Tolerance(**v) for k, v in (overrides or {}).items()},
                   TOLERANCES):
         matches = [prefix for prefix in table if metric.startswith(prefix)]
@@ -167,6 +182,8 @@ CURVE_WORDS = {
     "disk.rand_read_mb_per_s": "disk random read",
     "disk.fsync_p50_ms": "disk fsync latency (median)",
     "disk.fsync_p99_ms": "disk fsync latency (p99)",
+    **{f"disk.{kind}_{io}_{tail}_ms": f"disk {'sequential' if kind == 'seq' else 'random'} {io} latency ({tail})"
+       for kind in ("seq", "rand") for io in ("read", "write") for tail in ("p99", "max")},
 }
 
 
@@ -253,7 +270,23 @@ def inventory_checks(*, spec_cores: int, spec_memory_bytes: int, spec_disks: lis
         checks.append(_temperature_check(inventory["temperatures"]))
     if "smart" in inventory:
         checks.append(_smart_check(inventory["smart"] or {}))
+    if "edac" in inventory:
+        checks.append(_edac_check(inventory["edac"] or {}))
     return checks
+
+
+def _edac_check(edac: dict) -> Check:
+    """Uncorrected memory errors counted by the kernel fail; corrected ones are shown (ECC did its job)."""
+    if edac.get("status") != "measured":
+        return Check(name="edac", measured=None, expected=None, limit=None, unit="", passed=True, skipped=True,
+                     detail=f"memory error counters skipped: {edac.get('reason') or 'not reported'}")
+    controllers = edac.get("controllers", [])
+    uncorrected = sum(c.get("uncorrected", 0) for c in controllers)
+    corrected = sum(c.get("corrected", 0) for c in controllers)
+    return Check(name="edac", measured=uncorrected, expected=0, limit=0, unit="errors", passed=uncorrected == 0,
+                 detail=(f"{uncorrected} uncorrected memory error{'s' if uncorrected != 1 else ''} counted by the kernel"
+                         if uncorrected else f"no uncorrected memory errors ({corrected} corrected) on "
+                                             f"{len(controllers)} memory controller{'s' if len(controllers) != 1 else ''}"))
 
 
 def _block_device_check(devices: list[dict], expected: list[dict]) -> Check:
@@ -418,3 +451,118 @@ def summarize(checks: list[Check], *, worst: int = 3) -> str:
     more = len(findings) - len(shown)
     tail = f"; and {more} more" if more > 0 else ""
     return "Failed: " + "; ".join(plain + shown) + tail + "."
+
+
+# Disturbance: what else the machine did while a curve was measured ---------------------------------------------
+_DISK_GROUP = re.compile(r"^disk\.(seq|rand)_(read|write)_")
+
+
+def group_of(key: str) -> str:
+    """The measured group a point or curve belongs to: `cpu`, `memory`, `disk.seq_write` (its throughput and its
+    tails), … `disk.fsync`. The measurer meters disturbance, and measures again, by group."""
+    if key.startswith("cpu."):
+        return "cpu"
+    if key.startswith("memory."):
+        return "memory"
+    if key.startswith("disk.fsync"):
+        return "disk.fsync"
+    match = _DISK_GROUP.match(key)
+    return f"disk.{match[1]}_{match[2]}" if match else curve_of(key)
+
+
+GROUP_WORDS = {"cpu": "the CPU curve", "memory": "the memory curve", "disk.fsync": "the fsync latency curve",
+               **{f"disk.{k}_{io}": f"the disk {'sequential' if k == 'seq' else 'random'} {io} curve"
+                  for k in ("seq", "rand") for io in ("read", "write")}}
+
+
+def over_limits(figures: dict, limits: dict) -> list[str]:
+    """The limits (DAM_DISTURBANCE_LIMITS' names) a group's disturbance figures went past."""
+    over = []
+    for name, limit in (limits or {}).items():
+        value = figures.get(name)
+        if not isinstance(value, (int, float)) or limit is None:
+            continue
+        if (value < limit) if name == "memory_available_min_pct" else (value > limit):
+            over.append(name)
+    return over
+
+
+def disturbance_words(group: str, figures: dict, over: list[str]) -> str:
+    """"other processes used 63% of the CPU during the memory curve (3 attempts)", in numbers."""
+    said = {
+        "others_cpu_pct": f"other processes used {figures.get('others_cpu_pct', 0):.0f}% of the CPU",
+        "steal_pct": f"the hypervisor took {figures.get('steal_pct', 0):.0f}% of the CPU (steal)",
+        "others_disk_pct": f"other processes moved {figures.get('others_disk_pct') or 0:.0f}% as many bytes on the "
+                           f"disks ({figures.get('others_disk_mb_per_s', 0):.0f} MB/s)",
+        "memory_available_min_pct": f"only {figures.get('memory_available_min_pct', 0):.0f}% of the memory was "
+                                    f"available",
+    }
+    attempts = figures.get("attempts")
+    tries = f" ({attempts} attempts)" if attempts and attempts > 1 else ""
+    return f"{' and '.join(said.get(name, name) for name in over)} during {GROUP_WORDS.get(group, group)}{tries}"
+
+
+def disturbed_groups(disturbance: dict | None, limits: dict) -> dict[str, str]:
+    """{group: the disturbance in words} for every group measured beyond `limits` (the server's own: the host's
+    verdict on its own disturbance is not trusted, its figures are)."""
+    found = {}
+    for group, figures in ((disturbance or {}).get("curves") or {}).items():
+        over = over_limits(figures, limits)
+        if over:
+            found[group] = disturbance_words(group, figures, over)
+    return found
+
+
+def is_fact(check: Check) -> bool:
+    """Inventory, SMART, temperatures, memory error counters: facts, which no disturbance explains away. A curve
+    check (it has points) is a performance check."""
+    return not check.points
+
+
+# Confirm before failing ------------------------------------------------------------------------------------------
+def combined(first: dict, repeats: list[dict], groups: list[str]) -> dict:
+    """The measurements judged after a confirmation: each point of a confirmed group is its median over the first
+    run and every repeat (a run that was noisy moves the median little; a degraded part is slow in all of them);
+    the other points are the first run's."""
+    merged = dict(first)
+    for key, value in first.items():
+        if group_of(key) not in groups or not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        values = [value] + [r[key] for r in repeats if isinstance(r.get(key), (int, float))]
+        merged[key] = statistics.median(values)
+    return merged
+
+
+# What a baseline can see -----------------------------------------------------------------------------------------
+# z of a one-sided 99 % probability: a degradation is caught with ≥ 99 % probability when the band's edge is this many
+# sigmas inside it; a band's edge this many sigmas out fails a healthy run at most 1 % of the time.
+Z99 = 2.326
+
+
+def detectable_pct(spec: BaselineSpec) -> float | None:
+    """The smallest degradation of this point (in % of its centre) the verdict catches with ≥ 99 % probability, at
+    ≤ 1 % false fails, in one run, from the noise the baseline learned (its robust sigma, normal noise assumed):
+    the band's half-width — at least Z99 sigmas, else the band itself fails more than 1 % of healthy runs and is
+    counted as if that wide — plus Z99 sigmas more. None without a learned spread."""
+    if not spec.spread or not spec.expected:
+        return None
+    low, high = spec.band
+    half_pct = 100 * ((spec.expected - low) if spec.higher_is_better else (high - spec.expected)) / spec.expected
+    noise_pct = 100 * spec.spread / spec.expected
+    return max(half_pct, Z99 * noise_pct) + Z99 * noise_pct
+
+
+def curve_detectable_pct(specs: list[BaselineSpec], tolerance: Tolerance) -> float | None:
+    """The smallest degradation of a whole curve caught with ≥ 99 % probability: its most sensitive point's (any
+    failing point fails the curve), or the whole-curve rule's (threshold + Z99 sigmas of the curve's median noise),
+    whichever is smaller. The points of a curve move together on a busy host, so the curve's noise is not
+    divided by its number of points."""
+    points = [d for d in (detectable_pct(s) for s in specs) if d is not None]
+    if not points:
+        return None
+    best = min(points)
+    threshold = whole_curve_threshold(specs, tolerance)
+    if threshold is not None and len(specs) >= 3:
+        noise_pct = statistics.median(100 * s.spread / s.expected for s in specs)
+        best = min(best, threshold + Z99 * noise_pct)
+    return best

@@ -8,6 +8,8 @@
     4 repair.py          start_verification    in_repair             verifying  the ticket is resolved
     5 verification.py    pass_verification     verifying             returned   the inspection passed: on probation
                          fail_verification     verifying             in_repair  it failed: the ticket is reopened
+                         (inconclusive)        verifying             verifying  asked again after a back-off; then
+                                                                                a note on the ticket for staff
     6 probation.py       end_probation         returned              active     beat: no fault during the window
     7 delivery.py        accept_delivery       new                   active     the delivery inspection passed
                          fail_delivery         new                   new        it did not: the vendor fixes it
@@ -36,4 +38,4 @@ from lifecycle.reconcile import reconcile_stuck_assets  # noqa: F401
 from lifecycle.repair import reinstate, resolve_ticket, retire, start_repair, start_verification  # noqa: F401
 from lifecycle.scheduled import scheduled_inspections  # noqa: F401
 from lifecycle.staff import request_transition, transition_refused  # noqa: F401
-from lifecycle.verdicts import inspection_finished  # noqa: F401
+from lifecycle.verdicts import inspection_confirmed, inspection_finished  # noqa: F401

@@ -2,11 +2,14 @@
 counts it) and inspected with the full profile before it first serves. Passed: accept_delivery, new → active.
 Failed (or could not run): fail_delivery, new → new, the failing numbers in the audit row; it stays out of service,
 and no repair ticket is opened (it was never in service; the vendor fixes it), until staff ask for another
-inspection: inspect_delivery."""
+inspection: inspect_delivery. Inconclusive (too disturbed to judge): no transition; inspected again after a back-off
+(lifecycle/reconcile.py), at most DAM_INCONCLUSIVE_RETRIES times; after the last, a warning in the log and the
+inspection's summary say so, and staff decide (inspect_delivery)."""
 from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db import transaction
 
 from assets.choices import AssetState as S
@@ -14,7 +17,7 @@ from assets.models import Asset
 from inspection.choices import Purpose, Verdict
 from inspection.models import Inspection
 from lifecycle.transitions import apply, locked
-from lifecycle.verification import request_inspection
+from lifecycle.verification import inconclusive_note, inconclusive_streak, request_inspection
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,15 @@ def inspect_delivery(*, asset_id: int, actor: str, reason: str) -> Inspection:
 
 
 def delivery_verdict(asset: Asset, inspection: Inspection, *, actor: str) -> None:
-    """new → active (passed) or new → new (anything else). Called with the asset locked."""
+    """new → active (passed), nothing (inconclusive), or new → new (anything else). Called with the asset locked."""
+    if inspection.verdict == Verdict.INCONCLUSIVE:
+        tries = len(inconclusive_streak(asset, Purpose.DELIVERY))
+        if tries > settings.DAM_INCONCLUSIVE_RETRIES:
+            note = inconclusive_note(inspection, tries).format(state="new")
+            inspection.summary = f"{inspection.summary} {note}"
+            inspection.save(update_fields=["summary"])
+            log.warning("%s: %s", asset.hostname, note)
+        return
     if inspection.verdict == Verdict.PASSED:
         apply(asset, "accept_delivery", actor=actor,
               reason=f"delivery inspection #{inspection.id} passed: {inspection.summary}")

@@ -17,6 +17,9 @@ def fast_checks(settings, tmp_path):
     settings.DAM_DISK_SCRATCH_BYTES = 4 * 1024 * 1024
     settings.DAM_SCRATCH_DIR = tmp_path / "scratch"
     settings.DAM_INSPECTION_RUNNER = "local"
+    # The tests share a busy machine: they judge what they are about, not how disturbed it is right now (the
+    # disturbance tests set limits of their own).
+    settings.DAM_DISTURBANCE_LIMITS = {}
 
 
 @pytest.fixture
@@ -31,12 +34,14 @@ def eager_jobs(transactional_db):
 
 @pytest.fixture
 def hardware_model(db):
-    """This machine's own spec, with baselines set well below what it measures, so a healthy run passes."""
+    """This machine's own spec, with baselines set well below what it measures, so a healthy run passes (the disk's
+    very low: its throughput counts every stall, and a 4 KiB point of a test's few milliseconds may hold one)."""
     model = HardwareModel.objects.create(name="test-model", **demo_model_spec())
     for metric, unit, better in [("cpu.sha256_mb_per_s", "MB/s", True), ("memory.copy_mb_per_s", "MB/s", True),
                                  ("disk.seq_write_mb_per_s", "MB/s", True), ("disk.fsync_p50_ms", "ms", False)]:
         Baseline.objects.create(hardware_model=model, metric=metric, unit=unit, higher_is_better=better,
-                                expected=1.0 if better else 1000.0, tolerance_pct=50, source="tests")
+                                expected=(0.05 if metric.startswith("disk.") else 1.0) if better else 1000.0,
+                                tolerance_pct=50, source="tests")
     return model
 
 

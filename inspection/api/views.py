@@ -10,8 +10,8 @@ import lifecycle
 from dam.permissions import IsAgent
 from dam.roles import AGENT, roles_of
 from inspection import services
-from inspection.api.serializers import (AgentAssignmentSerializer, AgentReportSerializer, BaselineVersionSerializer,
-                                        InspectionSerializer, ReleaseBandSerializer, SetBandSerializer,
+from inspection.api.serializers import (AgentAssignmentSerializer, AgentConfirmSerializer, AgentReportSerializer,
+                                        BaselineVersionSerializer, InspectionSerializer, ReleaseBandSerializer, SetBandSerializer,
                                         UnpinSerializer)
 from inspection.choices import Verdict
 from inspection.filtersets import BaselineVersionFilterSet, InspectionFilterSet
@@ -78,10 +78,30 @@ class AgentInspectionViewSet(viewsets.GenericViewSet):
                              "verdict": inspection.verdict}, status=status.HTTP_409_CONFLICT)
         data = body.validated_data
         error = data.get("error", "")
+        if services.awaiting_confirmation(inspection):
+            return Response({"detail": f"Inspection #{inspection.id} waits for its confirmation runs: POST them to "
+                                       f"confirm/.", "verdict": inspection.verdict}, status=status.HTTP_409_CONFLICT)
         report = None if error else {key: data[key] for key in ("inventory", "measurements", "profile",
-                                                                  "environment") if key in data}
+                                                                  "environment", "disturbance", "can_confirm")
+                                     if key in data}
         lifecycle.inspection_finished(inspection_id=inspection.id, report=report,
                                       runner=f"agent:{request.user.username}", error=error)
+        inspection = Inspection.objects.prefetch_related("checks").get(pk=inspection.pk)
+        return Response(InspectionSerializer(inspection).data)
+
+    @extend_schema(request=AgentConfirmSerializer, responses={200: InspectionSerializer, 409: OpenApiResponse(
+        description="No confirmation asked for: not running, or its first report did not fail.")})
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        """The failing curves measured again, as the report's answer asked (`confirm`): the verdict follows."""
+        inspection = self.get_object()
+        body = AgentConfirmSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if not services.awaiting_confirmation(inspection):
+            return Response({"detail": f"Inspection #{inspection.id} is {inspection.verdict} and waits for no "
+                                       f"confirmation.", "verdict": inspection.verdict},
+                            status=status.HTTP_409_CONFLICT)
+        lifecycle.inspection_confirmed(inspection_id=inspection.id, runs=body.validated_data["runs"])
         inspection = Inspection.objects.prefetch_related("checks").get(pk=inspection.pk)
         return Response(InspectionSerializer(inspection).data)
 

@@ -120,7 +120,9 @@ def test_next_gives_the_pending_inspection(agent, pending, hardware_model, setti
     body = assert_ok(agent.get(f"{AGENT}next/"))
     assert body == {"id": pending.id, "asset": "host-001", "purpose": "verification", "profile": "quick",
                     "verdict": "pending", "mounts": [d["mount"] for d in hardware_model.disks],
-                    "seconds": settings.DAM_CHECK_SECONDS, "disk_bytes": settings.DAM_DISK_SCRATCH_BYTES}
+                    "seconds": settings.DAM_CHECK_SECONDS, "disk_bytes": settings.DAM_DISK_SCRATCH_BYTES,
+                    "disturbance_limits": settings.DAM_DISTURBANCE_LIMITS,
+                    "disturbance_retries": settings.DAM_DISTURBANCE_RETRIES}
     assert assert_ok(agent.get(f"{AGENT}next/?hostname=host-001"))["id"] == pending.id
 
 

@@ -27,7 +27,7 @@ def _database_url() -> str:
 
 
 def start_worker(name: str, log_path: Path, scratch: Path, concurrency: int = 2,
-                 queues: list[str] | None = None) -> subprocess.Popen:
+                 queues: list[str] | None = None, extra_env: dict | None = None) -> subprocess.Popen:
     """A real `celery worker` process on this test run's database, broker and queues (all of them, or `queues`);
     returns once it is ready."""
     env = {
@@ -40,6 +40,7 @@ def start_worker(name: str, log_path: Path, scratch: Path, concurrency: int = 2,
         "DAM_CHECK_SECONDS": "0.1",
         "DAM_DISK_SCRATCH_BYTES": str(4 * 1024 * 1024),
         "DAM_SCRATCH_DIR": str(scratch),
+        **(extra_env or {}),
     }
     with open(log_path, "w") as log:
         process = subprocess.Popen(

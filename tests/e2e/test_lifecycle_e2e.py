@@ -3,6 +3,7 @@
 Runs on whichever stack `make test` selected: SQLite + filesystem broker, or PostgreSQL + Redis.
 """
 import subprocess
+import time
 import sys
 
 import pytest
@@ -119,3 +120,41 @@ def test_host_agent_runs_the_inspection_against_the_live_server(worker, http, as
     _, inspection = staff.get(f"/api/v1/inspections/{body['last_inspection']['id']}/")
     assert inspection["runner"] == f"agent:{asset.hostname}"
     assert {c["name"] for c in inspection["checks"]} >= {"inventory.memory_total_bytes", "cpu.sha256_mb_per_s"}
+
+
+def test_an_inconclusive_verification_leaves_the_machine_verifying(transactional_db, live_server, http, asset,
+                                                                    tmp_path):
+    # given a real worker whose disturbance limit no measurement can meet (other processes' CPU above -1 %: every
+    # curve counts as disturbed, whatever the machine does), measuring once per curve, and a CPU baseline no CPU
+    # reaches: the verification's CPU curve fails, under "disturbance"
+    celery_app.conf.task_always_eager = False
+    model = asset.hardware_model
+    model.baselines.filter(metric="cpu.sha256_mb_per_s").update(expected=1e9, tolerance_pct=10)
+    log_path = tmp_path / "worker.log"
+    process = start_worker("w1", log_path, tmp_path / "scratch", extra_env={
+        "DAM_DISTURBANCE_LIMITS": '{"others_cpu_pct": -1}', "DAM_DISTURBANCE_RETRIES": "0"})
+    try:
+        detector, staff = http("detector"), http("staff")
+        post_critical_fault(detector, asset.hostname, "cpu-1")
+        body = wait_for_state(staff, asset.hostname, "in_repair")
+        ticket_id = body["open_ticket"]
+        status, _ = staff.post(f"/api/v1/tickets/{ticket_id}/resolve/", {"action_taken": "reseated CPU"})
+        assert status == 200
+
+        # then the verdict is inconclusive, naming the disturbance, and the machine stays verifying
+        deadline = time.monotonic() + 60
+        while True:
+            _, inspections = staff.get(f"/api/v1/inspections/?asset={asset.hostname}")
+            latest = inspections["results"][0] if inspections["results"] else {}
+            if latest.get("verdict") not in (None, "pending", "running") or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert latest["verdict"] == "inconclusive", latest
+        assert "other processes used" in latest["summary"] and "during the CPU curve" in latest["summary"]
+        assert latest["disturbance"]["curves"]["cpu"]["others_cpu_pct"] >= 0
+        _, body = staff.get(f"/api/v1/assets/{asset.hostname}/")
+        assert body["state"] == "verifying"
+        _, ticket = staff.get(f"/api/v1/tickets/{ticket_id}/")
+        assert ticket["reopen_count"] == 0 and ticket["status"] == "resolved"
+    finally:
+        stop_worker(process, log_path)

@@ -99,7 +99,8 @@ def test_a_new_version_is_learned_every_few_passes_and_each_verdict_records_its_
     # then
     assert versions(hardware_model) == [(1, "learned"), (2, "learned")]
     assert [i.baseline_version.number for i in judged] == [1, 1, 1]
-    assert judged[0].summary.endswith("Judged against test-model baseline v1 (learned from passing inspections).")
+    assert judged[0].summary.endswith("Judged against test-model baseline v1 (learned from passing inspections). "
+                                      "Disturbance not measured (the agent does not report it).")
     later = record(asset, curve_report(hardware_model))
     assert later.baseline_version.number == 2
 
@@ -284,7 +285,8 @@ def test_a_repaired_machine_is_verified_against_a_learned_baseline_and_a_throttl
     # given a baseline learned from five real runs of this machine (wide bands but for the CPU, whose
     # measurement is steady on a shared machine)
     settings.DAM_TOLERANCES = {"cpu.": {"sigmas": 5, "min_pct": 30}, "memory.": {"sigmas": 5, "min_pct": 95},
-                               "disk.": {"sigmas": 5, "min_pct": 95}, "disk.fsync": {"sigmas": 5, "min_pct": 5000}}
+                               "disk.": {"sigmas": 5, "min_pct": 95}, "disk.fsync": {"sigmas": 5, "min_pct": 5000},
+                               "disk.tail": {"sigmas": 5, "min_pct": 5000}}
     for _ in range(5):
         record(asset, services.measure_here(hardware_model))
     learned = services.baseline_current(hardware_model)
@@ -320,7 +322,9 @@ def test_a_repaired_machine_is_verified_against_a_learned_baseline_and_a_throttl
     curves = {c.name: len(c.points) for c in passed.checks.all() if c.points}
     assert set(curves) == {"cpu.sha256_mb_per_s", "memory.copy_mb_per_s", "disk.seq_write_mb_per_s",
                            "disk.seq_read_mb_per_s", "disk.rand_write_mb_per_s", "disk.rand_read_mb_per_s",
-                           "disk.fsync_p50_ms", "disk.fsync_p99_ms"}
-    assert curves["disk.seq_write_mb_per_s"] == 5 and curves["memory.copy_mb_per_s"] >= 6
+                           "disk.fsync_p50_ms", "disk.fsync_p99_ms",
+                           *(f"disk.{p}_{t}_ms" for p in ("seq_write", "seq_read", "rand_write", "rand_read")
+                             for t in ("p99", "max"))}
+    assert curves["disk.seq_write_mb_per_s"] == 5 and curves["disk.seq_write_p99_ms"] == 5 and curves["memory.copy_mb_per_s"] >= 6
     assert not list(settings.DAM_SCRATCH_DIR.glob("dam-check-*"))  # the scratch files are gone
     assert Baseline.objects.filter(version=passed.baseline_version, metric__startswith="cpu.").count() >= 1

@@ -356,7 +356,7 @@ def test_a_failing_scheduled_inspection_isolates_the_asset(asset, hardware_model
     assert inspection.verdict == Verdict.FAILED
     fault = Fault.objects.get(asset=asset)
     assert (fault.severity, fault.component, fault.detector) == ("critical", "memory", "inspection")
-    assert fault.details == {"inspection": inspection.id}
+    assert fault.details == {"inspection": inspection.id, "profile": "facts"}
     assert Asset.objects.get(pk=asset.pk).state == S.IN_REPAIR
     assert history(asset) == [("isolate", S.ACTIVE, S.ISOLATED), ("start_repair", S.ISOLATED, S.IN_REPAIR)]
     ticket = RepairTicket.objects.get(asset=asset)
