@@ -56,7 +56,8 @@ class HardwareModelAdmin(admin.ModelAdmin):
 
 @admin.register(Pool)
 class PoolAdmin(admin.ModelAdmin):
-    list_display = ["name", "description", "automation", "isolate_on", "max_unavailable", "probation_hours"]
+    list_display = ["name", "description", "automation", "isolate_on", "max_unavailable", "probation_hours",
+                    "scheduled_checks"]
     search_fields = ["name"]  # also serves the autocomplete on the asset form
 
 

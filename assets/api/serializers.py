@@ -49,7 +49,7 @@ class PoolSerializer(RejectUnknownFields, serializers.ModelSerializer):
         fields = ["name", "description", "probation_hours", "isolate_on", "warning_count", "warning_window_minutes",
                   "dedup_window_minutes", "max_unavailable", "storm_cooldown_minutes", "budget_hit_at",
                   "automation", "isolation_action", "isolation_target",
-                  "auto_repair", "reimage_action", "reimage_target"]
+                  "auto_repair", "reimage_action", "reimage_target", "scheduled_checks"]
         read_only_fields = ["budget_hit_at"]
         extra_kwargs = {"probation_hours": {"min_value": 0}}
 

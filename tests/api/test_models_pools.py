@@ -131,3 +131,10 @@ def test_pools_are_not_replaced_or_deleted(api, pool):
 def test_unknown_pool_is_404(api):
     assert_error(api("viewer").get(f"{POOLS}no-such-pool/"), 404)
     assert_error(api("staff").patch(f"{POOLS}no-such-pool/", {"probation_hours": 1}, format="json"), 404)
+
+
+def test_staff_choose_a_pools_scheduled_checks(api, pool):
+    assert assert_ok(api("viewer").get(f"{POOLS}batch/"))["scheduled_checks"] == "facts"  # serving machines: facts only
+    body = assert_ok(api("staff").patch(f"{POOLS}batch/", {"scheduled_checks": "full"}))
+    assert body["scheduled_checks"] == "full" and Pool.objects.get(name="batch").scheduled_checks == "full"
+    assert_error(api("staff").patch(f"{POOLS}batch/", {"scheduled_checks": "fast"}), 400, "scheduled_checks")
