@@ -351,6 +351,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Hardware asset lifecycle: faults, isolation, repair tickets, inspections.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Operations are tagged by the word after /api/v1/ (assets, faults, tickets…), as generated clients group them;
+    # without a fixed prefix, /metrics beside the API would make the common prefix "/" and every tag "api".
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
     # The schema and the docs need a token (or an admin login) like every other endpoint.
     "SERVE_PERMISSIONS": ["dam.permissions.ReadAnyWriteStaff"],
     "COMPONENT_SPLIT_REQUEST": True,
