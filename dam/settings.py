@@ -6,6 +6,7 @@ DATABASE_URL and CELERY_BROKER_URL switch it to PostgreSQL and Redis or RabbitMQ
 import json
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -71,6 +72,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "rest_framework",
     "knox",
     "django_filters",
@@ -98,6 +100,8 @@ MIDDLEWARE = [
     # After authentication: the staff action log sees who, and wraps the idempotency replay too.
     "reliability.audit.StaffAuditMiddleware",
     "reliability.idempotency.IdempotencyMiddleware",
+    # Last: turns a login refused by the lockout into the page that says when to try again (console/lockout.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "dam.urls"
@@ -309,6 +313,23 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
 
+# --- Logins: lockout ------------------------------------------------------------------------------
+# django-axes counts failed logins in the database (so every web process sees them): DAM_LOGIN_FAILURES failures for
+# one username, or from one address, refuse further logins for DAM_LOGIN_COOLOFF_MINUTES, counted from the last
+# failure before the lock (attempts while locked do not extend it). API tokens never go through a login.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before any password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("DAM_LOGIN_FAILURES", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("DAM_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per user and per address
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "console.lockout.locked_out_response"
+AXES_CLIENT_IP_CALLABLE = "console.lockout.client_ip"
+AXES_VERBOSE = False
+
 # --- API ------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -366,4 +387,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DAM_LOG_LEVEL", "INFO")},
+    # django-axes says "login failed, running handler" at INFO on every failure; its warnings (lockouts) stay.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

@@ -1,10 +1,18 @@
 """The console locked down like a tool that may power machines off: strict headers, HttpOnly SameSite cookies,
 login lockout, a second factor for staff who may act, and the tokens each user holds."""
+import json
+from datetime import timedelta
+
 import pytest
+from axes.models import AccessAttempt
 from django.contrib.auth.models import Group, User
+from django.db.models import F
 from django.urls import reverse
+from django.utils import timezone
 
 from console.groups import HARDWARE_STAFF, VIEWER
+from console.lockout import REFUSED
+from reliability.models import StaffAction
 
 LOGIN = reverse("admin:login")
 PASSWORD = "correct horse battery staple"
@@ -29,7 +37,7 @@ def policy_of(response) -> dict[str, list[str]]:
 @pytest.mark.django_db
 def test_console_pages_send_a_strict_policy_and_refuse_framing(client):
     user_in(HARDWARE_STAFF, "kim")
-    client.login(username="kim", password=PASSWORD)
+    client.force_login(User.objects.get(username="kim"))
     for url in (reverse("admin:index"), reverse("console:dashboard"), reverse("admin:assets_asset_changelist")):
         response = client.get(url)
         assert response.status_code == 200, url
@@ -46,7 +54,7 @@ def test_console_pages_send_a_strict_policy_and_refuse_framing(client):
 @pytest.mark.django_db
 def test_no_console_template_has_an_inline_script_or_style_attribute(client):
     user_in(HARDWARE_STAFF, "kim")
-    client.login(username="kim", password=PASSWORD)
+    client.force_login(User.objects.get(username="kim"))
     html = client.get(reverse("console:dashboard")).content.decode()
     assert "<script>" not in html and " style=" not in html and " onclick=" not in html
 
@@ -60,3 +68,77 @@ def test_session_and_csrf_cookies_are_httponly_and_samesite(client):
     session, csrf = response.cookies["sessionid"], client.cookies["csrftoken"]
     assert session["httponly"] and session["samesite"] == "Lax"
     assert csrf["httponly"] and csrf["samesite"] == "Lax"
+
+
+# --- Login lockout -------------------------------------------------------------------------------------------------
+
+def log_in(client, username, password, address="10.0.0.1"):
+    return client.post(LOGIN, {"username": username, "password": password, "next": "/admin/"}, REMOTE_ADDR=address)
+
+
+def refusals():
+    return list(StaffAction.objects.filter(target=REFUSED).order_by("id"))
+
+
+@pytest.mark.django_db
+def test_five_wrong_passwords_lock_the_user_out_with_a_page_saying_until_when(client, settings):
+    assert settings.AXES_FAILURE_LIMIT == 5  # DAM_LOGIN_FAILURES' default
+    user_in(HARDWARE_STAFF, "kim")
+    for _ in range(4):
+        assert log_in(client, "kim", "wrong").status_code == 200  # the form again, "please enter a correct…"
+
+    fifth = log_in(client, "kim", "wrong")
+    before = timezone.now()
+    refused = log_in(client, "kim", PASSWORD)  # the right password, too late
+
+    for response in (fifth, refused):
+        assert response.status_code == 429
+        assert b"Logins are refused until" in response.content
+        assert "console/locked_out.html" in [t.name for t in response.templates]
+    until = refused.context["until"]
+    assert timedelta(minutes=14) < until - before <= timedelta(minutes=15)
+    assert f"{until:%Y-%m-%d %H:%M} UTC".encode() in refused.content
+    assert "_auth_user_id" not in client.session
+    # The staff action log has each refusal, with who, from where and until when.
+    rows = refusals()
+    assert [(r.actor, r.address, r.status_code, r.via) for r in rows] == [("kim", "10.0.0.1", 429, "login")] * 2
+    assert json.loads(rows[-1].body)["locked_until"] == until.isoformat()
+    assert "correct horse" not in rows[-1].body
+
+
+@pytest.mark.django_db
+def test_attempts_while_locked_do_not_extend_the_lock_and_it_lifts_after_the_cool_off(client):
+    user_in(HARDWARE_STAFF, "kim")
+    for _ in range(5):
+        log_in(client, "kim", "wrong")
+    until = log_in(client, "kim", PASSWORD).context["until"]
+    assert log_in(client, "kim", "wrong").context["until"] == until
+
+    # The cool-off passes (the failures are 16 minutes old): the right password works again.
+    AccessAttempt.objects.update(attempt_time=F("attempt_time") - timedelta(minutes=16))
+    response = log_in(client, "kim", PASSWORD)
+    assert response.status_code == 302 and client.session["_auth_user_id"] == str(User.objects.get(username="kim").pk)
+
+
+@pytest.mark.django_db
+def test_failures_from_one_address_lock_every_username_from_it_but_not_other_addresses(client, settings):
+    settings.AXES_FAILURE_LIMIT = 3  # DAM_LOGIN_FAILURES=3
+    user_in(HARDWARE_STAFF, "kim")
+    for name in ("admin", "root", "ops"):  # someone guessing names
+        log_in(client, name, "guess", address="203.0.113.9")
+
+    assert log_in(client, "kim", PASSWORD, address="203.0.113.9").status_code == 429
+    assert log_in(client, "kim", PASSWORD, address="10.0.0.1").status_code == 302  # kim at her own desk
+    assert [r.address for r in refusals()] == ["203.0.113.9", "203.0.113.9"]
+
+
+@pytest.mark.django_db
+def test_a_locked_out_users_api_token_still_works(client, api):
+    user_in(HARDWARE_STAFF, "kim")
+    token_client = api("staff", name="kim")
+    for _ in range(6):
+        log_in(client, "kim", "wrong")
+    assert log_in(client, "kim", PASSWORD).status_code == 429
+
+    assert token_client.get("/api/v1/assets/").status_code == 200
+    assert token_client.get("/api/v1/assets/", REMOTE_ADDR="10.0.0.1").status_code == 200
