@@ -2,10 +2,11 @@
 from django.contrib import admin
 from django.urls import path
 
-from console import views
+from console import two_factor, views
 
 app_name = "console"
 urlpatterns = [
     path("dashboard/", admin.site.admin_view(views.dashboard_page), name="dashboard"),
     path("dashboard/data/", admin.site.admin_view(views.dashboard_data), name="dashboard-data"),
+    path("2fa/", admin.site.admin_view(two_factor.second_factor_page), name="second-factor"),
 ]

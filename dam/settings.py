@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "rest_framework",
     "knox",
     "django_filters",
@@ -95,6 +97,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # DAM_REQUIRE_2FA: a login that may act shows its second factor before anything else (console/two_factor.py).
+    "console.two_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # After authentication: the staff action log sees who, and wraps the idempotency replay too.
@@ -329,6 +334,10 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "console.lockout.locked_out_response"
 AXES_CLIENT_IP_CALLABLE = "console.lockout.client_ip"
 AXES_VERBOSE = False
+# A second factor (TOTP, django-otp) for console logins that may act on the fleet: hardware staff and superusers.
+# Off by default; with it on, such a login without a device enrols at its first login.
+DAM_REQUIRE_2FA = env_bool("DAM_REQUIRE_2FA", False)
+OTP_TOTP_ISSUER = os.environ.get("DAM_2FA_ISSUER", "DAM")
 
 # --- API ------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

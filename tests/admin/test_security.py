@@ -1,14 +1,19 @@
 """The console locked down like a tool that may power machines off: strict headers, HttpOnly SameSite cookies,
 login lockout, a second factor for staff who may act, and the tokens each user holds."""
 import json
+from base64 import b32encode
 from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth.models import Group, User
 from django.db.models import F
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from console.groups import HARDWARE_STAFF, VIEWER
 from console.lockout import REFUSED
@@ -142,3 +147,87 @@ def test_a_locked_out_users_api_token_still_works(client, api):
 
     assert token_client.get("/api/v1/assets/").status_code == 200
     assert token_client.get("/api/v1/assets/", REMOTE_ADDR="10.0.0.1").status_code == 200
+
+
+# --- Second factor -------------------------------------------------------------------------------------------------
+
+SECOND_FACTOR = reverse("console:second-factor")
+
+
+def code_for(device: TOTPDevice, steps_ahead: int = 0) -> str:
+    """What the person's authenticator app shows now (RFC 6238, computed from the device's key)."""
+    device.refresh_from_db()
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift + steps_ahead):0{device.digits}d}"
+
+
+@pytest.fixture
+def require_2fa(settings):
+    settings.DAM_REQUIRE_2FA = True
+
+
+@pytest.mark.django_db
+def test_hardware_staff_enrol_at_first_login_with_a_real_totp_code(client, require_2fa):
+    kim = user_in(HARDWARE_STAFF, "kim")
+    assert log_in(client, "kim", PASSWORD).status_code == 302
+
+    # The password alone reaches nothing but the second-factor page.
+    response = client.get(reverse("admin:assets_asset_changelist"))
+    assert response.status_code == 302 and response["Location"].startswith(SECOND_FACTOR)
+    page = client.get(response["Location"])
+    device = TOTPDevice.objects.get(user=kim)
+    assert not device.confirmed
+    uri = page.context["otpauth_uri"]
+    assert uri.startswith("otpauth://totp/DAM%3Akim?secret=") and b32encode(device.bin_key).decode() in uri
+    assert b"<svg" in page.content and b"otp-qr" in page.content  # the QR code, drawn by DAM itself
+
+    wrong = client.post(SECOND_FACTOR, {"otp_token": "000000" if code_for(device) != "000000" else "111111",
+                                        "next": "/admin/assets/asset/"})
+    assert wrong.status_code == 200 and b"That code is wrong" in wrong.content
+    device.refresh_from_db()
+    device.throttle_reset()  # django-otp slows down guessing after a wrong code; the person waits a moment
+
+    right = client.post(SECOND_FACTOR, {"otp_token": code_for(device), "next": "/admin/assets/asset/"})
+    assert right.status_code == 302 and right["Location"] == "/admin/assets/asset/"
+    assert TOTPDevice.objects.get(user=kim).confirmed
+    assert client.get(reverse("admin:assets_asset_changelist")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_enrolled_login_asks_for_the_code_and_refuses_a_replayed_one(client, require_2fa):
+    kim = user_in(HARDWARE_STAFF, "kim")
+    device = TOTPDevice.objects.create(user=kim, name="phone", confirmed=True)
+    log_in(client, "kim", PASSWORD)
+    page = client.get(SECOND_FACTOR)
+    assert b"Enter the code your authenticator app shows" in page.content and b"otp-qr" not in page.content
+    code = code_for(device)
+    assert client.post(SECOND_FACTOR, {"otp_token": code}).status_code == 302
+    assert client.get(reverse("admin:index")).status_code == 200
+
+    # Someone who saw that code and knows the password: the same code is not taken twice.
+    other = Client()
+    log_in(other, "kim", PASSWORD)
+    assert other.post(SECOND_FACTOR, {"otp_token": code}).status_code == 200
+    assert other.get(reverse("admin:index")).status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_api_refuses_a_session_that_owes_its_second_factor_but_not_a_token(client, api, require_2fa):
+    user_in(HARDWARE_STAFF, "kim")
+    log_in(client, "kim", PASSWORD)
+    response = client.get("/api/v1/assets/")
+    assert response.status_code == 403 and "second factor" in response.json()["detail"]
+    assert api("staff", name="detector-like-script").get("/api/v1/assets/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_viewers_and_logins_without_the_setting_need_no_second_factor(client, settings):
+    user_in(VIEWER, "vic")
+    user_in(HARDWARE_STAFF, "kim")
+    settings.DAM_REQUIRE_2FA = True
+    log_in(client, "vic", PASSWORD)
+    assert client.get(reverse("admin:assets_asset_changelist")).status_code == 200  # only looks
+
+    settings.DAM_REQUIRE_2FA = False
+    other = Client()
+    log_in(other, "kim", PASSWORD)
+    assert other.get(reverse("admin:assets_asset_changelist")).status_code == 200
