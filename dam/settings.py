@@ -363,6 +363,9 @@ REST_KNOX = {
     "TOKEN_TTL": None,
     "AUTO_REFRESH": False,
 }
+# `issue_token` without --expires-in: agent and detector tokens live this long ("90d"; "" for no limit), 90 days in
+# production. They sit on machines and in detectors' configuration, where a forgotten one lasts forever otherwise.
+DAM_MACHINE_TOKEN_EXPIRES_IN = os.environ.get("DAM_MACHINE_TOKEN_EXPIRES_IN", "90d" if PRODUCTION else "")
 SPECTACULAR_SETTINGS = {
     "TITLE": "DAM API",
     "DESCRIPTION": "Hardware asset lifecycle: faults, isolation, repair tickets, inspections.",

@@ -3,16 +3,20 @@ login lockout, a second factor for staff who may act, and the tokens each user h
 import json
 from base64 import b32encode
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth.models import Group, User
+from django.core.management import call_command
 from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from django_otp.oath import totp
+from knox.models import AuthToken
+from rest_framework.test import APIClient
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from console.groups import HARDWARE_STAFF, VIEWER
@@ -231,3 +235,84 @@ def test_viewers_and_logins_without_the_setting_need_no_second_factor(client, se
     other = Client()
     log_in(other, "kim", PASSWORD)
     assert other.get(reverse("admin:assets_asset_changelist")).status_code == 200
+
+
+# --- API tokens ----------------------------------------------------------------------------------------------------
+
+TOKENS = reverse("console:tokens")
+
+
+def issue(name, role, **options) -> str:
+    out = StringIO()
+    call_command("issue_token", name, role=role, stdout=out, **options)
+    return out.getvalue().strip()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role, lives", [("agent", True), ("detector", True), ("staff", False), ("viewer", False)])
+def test_machine_tokens_get_a_finite_life_by_default(settings, role, lives):
+    settings.DAM_MACHINE_TOKEN_EXPIRES_IN = "90d"  # production's default
+    issue(f"{role}-1", role)
+    expiry = AuthToken.objects.get(user__username=f"{role}-1").expiry
+    if lives:
+        assert timedelta(days=89, hours=23) < expiry - timezone.now() <= timedelta(days=90)
+    else:
+        assert expiry is None
+
+
+@pytest.mark.django_db
+def test_an_explicit_expiry_or_never_wins_over_the_default(settings):
+    settings.DAM_MACHINE_TOKEN_EXPIRES_IN = "90d"
+    issue("host-1", "agent", expires_in="12h")
+    issue("smartd", "detector", expires_in="never")
+    assert timedelta(hours=11) < AuthToken.objects.get(user__username="host-1").expiry - timezone.now()
+    assert AuthToken.objects.get(user__username="smartd").expiry is None
+
+
+@pytest.mark.django_db
+def test_without_the_setting_machine_tokens_live_until_revoked(settings):
+    settings.DAM_MACHINE_TOKEN_EXPIRES_IN = ""  # the embedded default
+    issue("host-1", "agent")
+    assert AuthToken.objects.get(user__username="host-1").expiry is None
+
+
+@pytest.mark.django_db
+def test_a_superuser_lists_every_users_tokens_and_revokes_one(client):
+    root = User.objects.create_superuser("root", password=PASSWORD)
+    smartd_token = issue("smartd", "detector", expires_in="30d")
+    issue("host-001", "agent")
+    client.force_login(root)
+
+    page = client.get(TOKENS)
+    assert page.status_code == 200
+    owners = {o["user"].username: o for o in page.context["owners"]}
+    assert set(owners) == {"smartd", "host-001"} and owners["smartd"]["role"] == "detector"
+    assert smartd_token[:8].encode() in page.content  # the beginning, to tell tokens apart; never the whole
+    assert smartd_token.encode() not in page.content
+
+    detector = APIClient()
+    detector.credentials(HTTP_AUTHORIZATION=f"Token {smartd_token}")
+    assert detector.get("/api/v1/assets/").status_code == 200
+    digest = AuthToken.objects.get(user__username="smartd").digest
+    response = client.post(reverse("console:token-revoke"), {"digest": digest})
+    assert response.status_code == 302
+    assert detector.get("/api/v1/assets/").status_code == 401
+    assert list(AuthToken.objects.values_list("user__username", flat=True)) == ["host-001"]
+    logged = StaffAction.objects.get(path=reverse("console:token-revoke"))
+    assert (logged.actor, logged.status_code) == ("root", 302)
+    assert digest in logged.body  # which token: its digest (a hash; it cannot be used as the token)
+
+
+@pytest.mark.django_db
+def test_a_technician_sees_and_revokes_only_her_own_tokens(client):
+    kim = user_in(HARDWARE_STAFF, "kim")
+    AuthToken.objects.create(user=kim)
+    issue("smartd", "detector")
+    client.force_login(kim)
+
+    page = client.get(TOKENS)
+    assert [o["user"].username for o in page.context["owners"]] == ["kim"]
+    other = AuthToken.objects.get(user__username="smartd").digest
+    response = client.post(reverse("console:token-revoke"), {"digest": other}, follow=True)
+    assert b"No such token" in response.content
+    assert AuthToken.objects.filter(digest=other).exists()

@@ -26,6 +26,7 @@ def test_the_login_page_and_the_admin_lists_raise_no_violation(browser, live_ser
     log_in(browser, live_server, technician)
     for name in ("admin:assets_asset_changelist", "admin:repairs_repairticket_changelist",
                  "admin:inspection_inspection_changelist", "admin:inspection_baselineversion_changelist",
-                 "admin:assets_fault_changelist", "admin:index", "console:dashboard"):
+                 "admin:assets_fault_changelist", "admin:index", "console:dashboard", "console:tokens",
+                 "console:second-factor"):
         browser.get(f"{live_server.url}{reverse(name)}")
         assert csp_violations(browser) == [], name
