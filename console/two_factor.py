@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 DEVICE_NAME = "authenticator app"
 # What a login that still owes its second factor may reach: the page that asks for it, logging out, the assets.
-OPEN_PATHS = ("/admin/2fa/", "/admin/logout/", "/admin/login/", "/admin/jsi18n/", "/static/", "/oidc/")
+OPEN_PATHS = ("/admin/2fa/", "/admin/logout/", "/admin/login/", "/admin/jsi18n/", "/static/", "/admin/oidc/")
 
 
 def may_act(user) -> bool:

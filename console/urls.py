@@ -2,7 +2,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from console import tokens, two_factor, views
+from console import oidc, tokens, two_factor, views
 
 app_name = "console"
 urlpatterns = [
@@ -11,4 +11,7 @@ urlpatterns = [
     path("2fa/", admin.site.admin_view(two_factor.second_factor_page), name="second-factor"),
     path("tokens/", admin.site.admin_view(tokens.tokens_page), name="tokens"),
     path("tokens/revoke/", admin.site.admin_view(tokens.token_revoke), name="token-revoke"),
+    # Single sign-on (OpenID Connect): register <DAM's URL>/admin/oidc/callback/ as the redirect URI at the provider.
+    path("oidc/start/", oidc.SsoStartView.as_view(), name="oidc-start"),
+    path("oidc/callback/", oidc.SsoCallbackView.as_view(), name="oidc-callback"),
 ]

@@ -339,6 +339,35 @@ AXES_VERBOSE = False
 DAM_REQUIRE_2FA = env_bool("DAM_REQUIRE_2FA", False)
 OTP_TOTP_ISSUER = os.environ.get("DAM_2FA_ISSUER", "DAM")
 
+# --- Logins: single sign-on (OpenID Connect, mozilla-django-oidc; console/oidc.py) --------------------------------
+# On when DAM_OIDC_CLIENT_ID is set. The provider: DAM_OIDC_ISSUER (its endpoints found by discovery at the first
+# sign-in), or each endpoint given. The role comes from the claim DAM_OIDC_ROLE_CLAIM: a value in
+# DAM_OIDC_STAFF_VALUES makes hardware staff, one in DAM_OIDC_VIEWER_VALUES a viewer, anything else
+# DAM_OIDC_DEFAULT_ROLE ("" refuses the sign-in). The README has the values for Keycloak, Okta, Azure AD, Google.
+DAM_OIDC_CLIENT_ID = os.environ.get("DAM_OIDC_CLIENT_ID", "")
+DAM_OIDC_ENABLED = bool(DAM_OIDC_CLIENT_ID)
+DAM_OIDC_ISSUER = os.environ.get("DAM_OIDC_ISSUER", "")
+DAM_OIDC_PROVIDER_NAME = os.environ.get("DAM_OIDC_PROVIDER_NAME", "single sign-on")
+DAM_OIDC_USERNAME_CLAIM = os.environ.get("DAM_OIDC_USERNAME_CLAIM", "preferred_username")
+DAM_OIDC_ROLE_CLAIM = os.environ.get("DAM_OIDC_ROLE_CLAIM", "groups")
+DAM_OIDC_STAFF_VALUES = env_list("DAM_OIDC_STAFF_VALUES", "dam-staff")
+DAM_OIDC_VIEWER_VALUES = env_list("DAM_OIDC_VIEWER_VALUES", "dam-viewer")
+DAM_OIDC_DEFAULT_ROLE = os.environ.get("DAM_OIDC_DEFAULT_ROLE", "")
+OIDC_RP_CLIENT_ID = DAM_OIDC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = os.environ.get("DAM_OIDC_CLIENT_SECRET", "")
+OIDC_RP_SIGN_ALGO = os.environ.get("DAM_OIDC_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = os.environ.get("DAM_OIDC_SCOPES", "openid email profile")
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("DAM_OIDC_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("DAM_OIDC_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = os.environ.get("DAM_OIDC_USERINFO_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("DAM_OIDC_JWKS_ENDPOINT", "")
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = float(os.environ.get("DAM_OIDC_TIMEOUT_SECONDS", "10"))
+OIDC_AUTHENTICATION_CALLBACK_URL = "console:oidc-callback"
+LOGIN_REDIRECT_URL = "/admin/"
+if DAM_OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.append("console.oidc.SsoBackend")
+
 # --- API ------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
