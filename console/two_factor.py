@@ -43,6 +43,8 @@ def may_act(user) -> bool:
 
 def owes_second_factor(request) -> bool:
     user = getattr(request, "user", None)
+    if settings.DAM_2FA_TRUST_SSO and request.session.get("dam_signed_in_with") == "sso":
+        return False  # the identity provider asked for its own second factor (the operator says so)
     return bool(settings.DAM_REQUIRE_2FA and user is not None and user.is_authenticated
                 and not user.is_verified() and may_act(user))
 

@@ -338,6 +338,8 @@ AXES_VERBOSE = False
 # Off by default; with it on, such a login without a device enrols at its first login.
 DAM_REQUIRE_2FA = env_bool("DAM_REQUIRE_2FA", False)
 OTP_TOTP_ISSUER = os.environ.get("DAM_2FA_ISSUER", "DAM")
+# A single sign-on whose identity provider enforces its own second factor may skip DAM's (DAM_2FA_TRUST_SSO=1).
+DAM_2FA_TRUST_SSO = env_bool("DAM_2FA_TRUST_SSO", False)
 
 # --- Logins: single sign-on (OpenID Connect, mozilla-django-oidc; console/oidc.py) --------------------------------
 # On when DAM_OIDC_CLIENT_ID is set. The provider: DAM_OIDC_ISSUER (its endpoints found by discovery at the first

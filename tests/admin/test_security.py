@@ -19,6 +19,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from console import oidc
 from console.groups import HARDWARE_STAFF, VIEWER
 from console.lockout import REFUSED
 from reliability.models import StaffAction
@@ -316,3 +317,62 @@ def test_a_technician_sees_and_revokes_only_her_own_tokens(client):
     response = client.post(reverse("console:token-revoke"), {"digest": other}, follow=True)
     assert b"No such token" in response.content
     assert AuthToken.objects.filter(digest=other).exists()
+
+
+# --- Single sign-on, without the browser (the browser tests run the whole flow against a real provider) ----------
+
+@pytest.mark.django_db
+def test_without_a_client_id_there_is_no_sign_in_button_and_no_sso_endpoint(client, settings):
+    assert settings.DAM_OIDC_ENABLED is False  # the default: DAM_OIDC_CLIENT_ID unset
+    assert b"sso-sign-in" not in client.get(LOGIN).content
+    assert client.get(reverse("console:oidc-start")).status_code == 404
+    assert client.get(reverse("console:oidc-callback"), {"code": "x", "state": "y"}).status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_button_names_the_provider_and_keeps_where_the_person_was_going(client, settings):
+    settings.DAM_OIDC_ENABLED = True
+    settings.DAM_OIDC_PROVIDER_NAME = "Okta"
+    page = client.get(LOGIN, {"next": "/admin/assets/asset/"}).content.decode()
+    assert "Sign in with Okta" in page
+    assert 'href="/admin/oidc/start/?next=%2Fadmin%2Fassets%2Fasset%2F"' in page
+    assert 'name="password"' in page  # the break-glass login stays
+
+
+@pytest.mark.parametrize("claim, role", [
+    (["everyone", "dam-staff"], HARDWARE_STAFF), ("dam-viewer", VIEWER), (["dam-viewer", "dam-staff"], HARDWARE_STAFF),
+    (["everyone"], None), (None, None),
+])
+def test_the_role_comes_from_the_configured_claim(settings, claim, role):
+    settings.DAM_OIDC_ROLE_CLAIM = "groups"
+    settings.DAM_OIDC_STAFF_VALUES, settings.DAM_OIDC_VIEWER_VALUES = ["dam-staff"], ["dam-viewer"]
+    settings.DAM_OIDC_DEFAULT_ROLE = ""
+    assert oidc.role_for({"groups": claim}) == role
+
+
+def test_a_default_role_lets_everyone_else_in_as_a_viewer(settings):
+    settings.DAM_OIDC_DEFAULT_ROLE = "viewer"
+    assert oidc.role_for({"email": "someone@example.com"}) == VIEWER
+
+
+@pytest.mark.django_db
+def test_a_provider_that_cannot_be_reached_gives_a_page_not_an_error(client, settings):
+    settings.DAM_OIDC_ENABLED = True
+    settings.DAM_OIDC_ISSUER = "http://127.0.0.1:9/nothing-listens-here"
+    oidc._discovery.clear()
+    response = client.get(reverse("console:oidc-start"))
+    assert response.status_code == 502 and b"could not be reached" in response.content
+    assert StaffAction.objects.get(target=oidc.REFUSED).status_code == 502
+
+
+@pytest.mark.django_db
+def test_a_single_sign_on_may_be_trusted_for_the_second_factor(client, settings):
+    settings.DAM_REQUIRE_2FA = True
+    kim = user_in(HARDWARE_STAFF, "kim")
+    client.force_login(kim)
+    session = client.session
+    session["dam_signed_in_with"] = "sso"
+    session.save()
+    assert client.get(reverse("admin:index")).status_code == 302  # DAM's own second factor still asked
+    settings.DAM_2FA_TRUST_SSO = True
+    assert client.get(reverse("admin:index")).status_code == 200
