@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
@@ -289,14 +290,16 @@ else:
 
 # --- Browser security: headers and cookies --------------------------------------------------------
 # Everything the console needs is served by DAM itself, and no page has an inline script or style="" attribute, so
-# the policy allows only this origin. The one hash is Django admin's own <style> block of a change list without bulk
-# actions (a viewer's lists; django/contrib/admin/templates/admin/change_list.html): re-check it when upgrading
-# Django — the browser tests fail on any violation. DAM_CSP_REPORT_ONLY=1 sends the same policy report-only.
+# the policy allows only this origin. An inline <style> DAM writes itself carries the request's nonce
+# (`<style nonce="{{ request.csp_nonce }}">`; the header names a nonce only on a page that used one). The one hash is
+# Django admin's own <style> block of a change list without bulk actions (a viewer's lists;
+# django/contrib/admin/templates/admin/change_list.html): re-check it when upgrading Django — the browser tests fail
+# on any violation. DAM_CSP_REPORT_ONLY=1 sends the same policy report-only.
 _CSP_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
-        "style-src": ["'self'", "'sha256-blvLUW3UscWqsXGByNOqdBboM+ShWAuugp2mC/wbafU='"],
+        "style-src": ["'self'", NONCE, "'sha256-blvLUW3UscWqsXGByNOqdBboM+ShWAuugp2mC/wbafU='"],
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],

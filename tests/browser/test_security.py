@@ -16,7 +16,9 @@ def submit_login(driver, live_server, username, password):
     driver.get(f"{live_server.url}{reverse('admin:login')}")
     driver.find_element(By.NAME, "username").send_keys(username)
     driver.find_element(By.NAME, "password").send_keys(password)
+    page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    wait(driver).until(ec.staleness_of(page))  # the answer has replaced the form before the next step
 
 
 def test_a_locked_out_technician_is_told_until_when(browser, live_server, technician, screenshots):
