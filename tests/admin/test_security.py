@@ -1,15 +1,19 @@
 """The console locked down like a tool that may power machines off: strict headers, HttpOnly SameSite cookies,
 login lockout, a second factor for staff who may act, and the tokens each user holds."""
 import json
+import re
 from base64 import b32encode
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from axes.models import AccessAttempt
+from csp.middleware import CSPMiddleware
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.db.models import F
+from django.http import HttpResponse
+from django.template import Context, Template
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -67,6 +71,19 @@ def test_no_console_template_has_an_inline_script_or_style_attribute(client):
     client.force_login(User.objects.get(username="kim"))
     html = client.get(reverse("console:dashboard")).content.decode()
     assert "<script>" not in html and " style=" not in html and " onclick=" not in html
+
+
+def test_an_inline_style_dam_writes_carries_the_nonce_the_header_names(rf):
+    """For a <style> DAM renders itself (`<style nonce="{{ request.csp_nonce }}">`); a page without one names none."""
+    def page(request, uses_nonce):
+        html = '<style nonce="{{ request.csp_nonce }}">p {}</style>' if uses_nonce else "<p>plain</p>"
+        return HttpResponse(Template(html).render(Context({"request": request})))
+
+    response = CSPMiddleware(lambda request: page(request, True))(rf.get("/admin/"))
+    nonce = re.search(r'nonce="([^"]+)"', response.content.decode())[1]
+    assert f"'nonce-{nonce}'" in policy_of(response)["style-src"]
+    plain = CSPMiddleware(lambda request: page(request, False))(rf.get("/admin/"))
+    assert not any(v.startswith("'nonce-") for v in policy_of(plain)["style-src"])
 
 
 @pytest.mark.django_db
