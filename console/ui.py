@@ -28,9 +28,10 @@ def badge(text: str, tone: str = ""):
     return format_html('<span class="badge tone-{}">{}</span>', tone or "plain", text)
 
 
-def state_styles():
+def state_styles(nonce: str = ""):
     """The states' colours as the console's style sheet uses them (a <style> on every console page, from
-    base_site.html): the --c-<state> variables, the badges, the dashboard's tiles, the timeline's dots."""
+    base_site.html): the --c-<state> variables, the badges, the dashboard's tiles, the timeline's dots. `nonce` is
+    the request's Content-Security-Policy nonce, which lets this one inline style through."""
     rules = []
     for state in AssetState:
         v = state.value
@@ -39,7 +40,7 @@ def state_styles():
                      f".kpi.state-{v} {{ border-top-color: var(--c-{v}); }}\n"
                      f"ol.timeline li.state-{v}::before {{ background: var(--c-{v}); }}")
     # The colours are literals of assets/choices.py, not user input.
-    return mark_safe("<style>\n" + "\n".join(rules) + "\n</style>")  # noqa: S308
+    return format_html('<style nonce="{}">\n{}\n</style>', nonce, mark_safe("\n".join(rules)))  # noqa: S308
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -3,13 +3,14 @@ from urllib.parse import urlencode
 
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from drf_spectacular.views import SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.renderers import JSONRenderer
 
 
-class DocsView(SpectacularSwaggerView):
-    """Swagger UI. The page and the schema it loads accept the console's session, so logging in there is enough.
+class DocsView(SpectacularSwaggerSplitView):
+    """Swagger UI, its script served from its own URL (no inline script under the Content-Security-Policy). The
+    page and the schema it loads accept the console's session, so logging in there is enough.
     A script (no text/html in Accept) still gets the API's JSON 401."""
 
     def handle_exception(self, exc):

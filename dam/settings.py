@@ -7,9 +7,11 @@ import base64
 import json
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
@@ -72,6 +74,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "rest_framework",
     "knox",
     "django_filters",
@@ -87,17 +92,23 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "reliability.limits.RequestLimitsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # DAM_REQUIRE_2FA: a login that may act shows its second factor before anything else (console/two_factor.py).
+    "console.two_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # After authentication: the staff action log sees who, and wraps the idempotency replay too.
     "reliability.audit.StaffAuditMiddleware",
     "reliability.idempotency.IdempotencyMiddleware",
+    # Last: turns a login refused by the lockout into the page that says when to try again (console/lockout.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "dam.urls"
@@ -320,6 +331,91 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
                           "LOCATION": str(DATA_DIR / "cache")}}
 
+# --- Browser security: headers and cookies --------------------------------------------------------
+# Everything the console needs is served by DAM itself, and no page has an inline script or style="" attribute, so
+# the policy allows only this origin. An inline <style> DAM writes itself carries the request's nonce
+# (`<style nonce="{{ request.csp_nonce }}">`; the header names a nonce only on a page that used one). The one hash is
+# Django admin's own <style> block of a change list without bulk actions (a viewer's lists;
+# django/contrib/admin/templates/admin/change_list.html): re-check it when upgrading Django — the browser tests fail
+# on any violation. DAM_CSP_REPORT_ONLY=1 sends the same policy report-only.
+_CSP_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", NONCE, "'sha256-blvLUW3UscWqsXGByNOqdBboM+ShWAuugp2mC/wbafU='"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+if env_bool("DAM_CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP_POLICY
+else:
+    CONTENT_SECURITY_POLICY = _CSP_POLICY
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = os.environ.get("DAM_REFERRER_POLICY", "same-origin")
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# No script of the console or the admin reads either cookie (the API docs get the CSRF token in their script).
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+
+# --- Logins: lockout ------------------------------------------------------------------------------
+# django-axes counts failed logins in the database (so every web process sees them): DAM_LOGIN_FAILURES failures for
+# one username, or from one address, refuse further logins for DAM_LOGIN_COOLOFF_MINUTES, counted from the last
+# failure before the lock (attempts while locked do not extend it). API tokens never go through a login.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before any password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("DAM_LOGIN_FAILURES", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("DAM_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per user and per address
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "console.lockout.locked_out_response"
+AXES_CLIENT_IP_CALLABLE = "console.lockout.client_ip"
+AXES_VERBOSE = False
+# A second factor (TOTP, django-otp) for console logins that may act on the fleet: hardware staff and superusers.
+# Off by default; with it on, such a login without a device enrols at its first login.
+DAM_REQUIRE_2FA = env_bool("DAM_REQUIRE_2FA", False)
+OTP_TOTP_ISSUER = os.environ.get("DAM_2FA_ISSUER", "DAM")
+# A single sign-on whose identity provider enforces its own second factor may skip DAM's (DAM_2FA_TRUST_SSO=1).
+DAM_2FA_TRUST_SSO = env_bool("DAM_2FA_TRUST_SSO", False)
+
+# --- Logins: single sign-on (OpenID Connect, mozilla-django-oidc; console/oidc.py) --------------------------------
+# On when DAM_OIDC_CLIENT_ID is set. The provider: DAM_OIDC_ISSUER (its endpoints found by discovery at the first
+# sign-in), or each endpoint given. The role comes from the claim DAM_OIDC_ROLE_CLAIM: a value in
+# DAM_OIDC_STAFF_VALUES makes hardware staff, one in DAM_OIDC_VIEWER_VALUES a viewer, anything else
+# DAM_OIDC_DEFAULT_ROLE ("" refuses the sign-in). The README has the values for Keycloak, Okta, Azure AD, Google.
+DAM_OIDC_CLIENT_ID = os.environ.get("DAM_OIDC_CLIENT_ID", "")
+DAM_OIDC_ENABLED = bool(DAM_OIDC_CLIENT_ID)
+DAM_OIDC_ISSUER = os.environ.get("DAM_OIDC_ISSUER", "")
+DAM_OIDC_PROVIDER_NAME = os.environ.get("DAM_OIDC_PROVIDER_NAME", "single sign-on")
+DAM_OIDC_USERNAME_CLAIM = os.environ.get("DAM_OIDC_USERNAME_CLAIM", "preferred_username")
+DAM_OIDC_ROLE_CLAIM = os.environ.get("DAM_OIDC_ROLE_CLAIM", "groups")
+DAM_OIDC_STAFF_VALUES = env_list("DAM_OIDC_STAFF_VALUES", "dam-staff")
+DAM_OIDC_VIEWER_VALUES = env_list("DAM_OIDC_VIEWER_VALUES", "dam-viewer")
+DAM_OIDC_DEFAULT_ROLE = os.environ.get("DAM_OIDC_DEFAULT_ROLE", "")
+OIDC_RP_CLIENT_ID = DAM_OIDC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = os.environ.get("DAM_OIDC_CLIENT_SECRET", "")
+OIDC_RP_SIGN_ALGO = os.environ.get("DAM_OIDC_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = os.environ.get("DAM_OIDC_SCOPES", "openid email profile")
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("DAM_OIDC_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("DAM_OIDC_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = os.environ.get("DAM_OIDC_USERINFO_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("DAM_OIDC_JWKS_ENDPOINT", "")
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = float(os.environ.get("DAM_OIDC_TIMEOUT_SECONDS", "10"))
+OIDC_AUTHENTICATION_CALLBACK_URL = "console:oidc-callback"
+LOGIN_REDIRECT_URL = "/admin/"
+if DAM_OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.append("console.oidc.SsoBackend")
+
 # --- API ------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -346,6 +442,9 @@ REST_KNOX = {
     "TOKEN_TTL": None,
     "AUTO_REFRESH": False,
 }
+# `issue_token` without --expires-in: agent and detector tokens live this long ("90d"; "" for no limit), 90 days in
+# production. They sit on machines and in detectors' configuration, where a forgotten one lasts forever otherwise.
+DAM_MACHINE_TOKEN_EXPIRES_IN = os.environ.get("DAM_MACHINE_TOKEN_EXPIRES_IN", "90d" if PRODUCTION else "")
 SPECTACULAR_SETTINGS = {
     "TITLE": "DAM API",
     "DESCRIPTION": "Hardware asset lifecycle: faults, isolation, repair tickets, inspections.",
@@ -387,4 +486,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DAM_LOG_LEVEL", "INFO")},
+    # django-axes says "login failed, running handler" at INFO on every failure; its warnings (lockouts) stay.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

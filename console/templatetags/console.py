@@ -17,6 +17,7 @@ def badge(text, tone=""):
     return ui.badge(text, tone)
 
 
-@register.simple_tag
-def state_styles():
-    return ui.state_styles()
+@register.simple_tag(takes_context=True)
+def state_styles(context):
+    nonce = getattr(context.get("request"), "csp_nonce", None)  # lazy: str() makes it, and puts it in the header
+    return ui.state_styles(nonce=str(nonce) if nonce is not None else "")

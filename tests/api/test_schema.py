@@ -80,7 +80,9 @@ def test_docs_page_is_html(api):
     response = api("viewer").get(f"{API}/docs/")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
-    assert b"swagger" in response.content.lower() and b"/api/v1/schema/" in response.content
+    assert b"swagger" in response.content.lower() and b"<script>" not in response.content  # CSP: no inline script
+    script = api("viewer").get(f"{API}/docs/?script=")
+    assert script.status_code == 200 and b"/api/v1/schema/" in script.content
 
 
 def test_schema_says_faults_arrive_one_or_many(schema):

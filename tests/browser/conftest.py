@@ -45,12 +45,23 @@ def browser(chromium_available, tmp_path):
                  "--disable-dev-shm-usage", "--hide-scrollbars", "--force-device-scale-factor=1",
                  "--window-size=1440,1000", f"--user-data-dir={tmp_path / 'chromium-profile'}"]:
         options.add_argument(flag)
+    # The browser's console log: where Chromium reports every Content-Security-Policy violation.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     driver.implicitly_wait(0)
     try:
         yield driver
+        violations = csp_violations(driver)
     finally:
         driver.quit()
+    if violations:
+        pytest.fail("Content-Security-Policy violations in the console's pages:\n" + "\n".join(violations))
+
+
+def csp_violations(driver) -> list[str]:
+    """The CSP violations Chromium logged since the last call (the log is drained by reading it)."""
+    return [entry["message"] for entry in driver.get_log("browser")
+            if "Content Security Policy" in entry["message"] or "Content-Security-Policy" in entry["message"]]
 
 
 @pytest.fixture

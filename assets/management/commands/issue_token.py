@@ -10,12 +10,13 @@ the user's role, and with it every token of that user.
 import re
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from knox.models import AuthToken
 
-from dam.roles import ROLES
+from dam.roles import AGENT, DETECTOR, ROLES
 
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -39,15 +40,18 @@ class Command(BaseCommand):
         parser.add_argument("name")
         parser.add_argument("--role", required=True, choices=ROLES)
         parser.add_argument("--expires-in", dest="expires_in", metavar="DURATION",
-                            help="The token stops working after this long: 90d, 12h, 30m, 45s. Default: never.")
+                            help="The token stops working after this long: 90d, 12h, 30m, 45s, or never. Default: never; "
+                                 "DAM_MACHINE_TOKEN_EXPIRES_IN for agent and detector tokens (90d in production).")
         parser.add_argument("--change-role", dest="change_role", action="store_true",
                             help="NAME exists with another role: give it this one (every token of NAME follows).")
 
     def handle(self, *args, name, role, expires_in=None, change_role=False, **options):
         if not name.strip():
             raise CommandError("NAME must not be empty.")
+        if expires_in is None and role in (AGENT, DETECTOR):  # a machine's token gets a finite life unless told
+            expires_in = settings.DAM_MACHINE_TOKEN_EXPIRES_IN or None
         try:
-            expiry = duration(expires_in) if expires_in else None
+            expiry = duration(expires_in) if expires_in and expires_in != "never" else None
         except ValueError:
             raise CommandError(f"--expires-in: {expires_in!r} is not a duration such as 90d, 12h, 30m or 45s.")
         with transaction.atomic():
