@@ -62,8 +62,6 @@ def _isolation_reason(isolation: AssetTransition | None) -> str:
     return f"Isolated by {isolation.actor}: {isolation.reason}" if isolation else "Isolated"
 
 
-
-
 # retire: isolated | in_repair → retired; reinstate: retired → isolated (staff only) ------------------------
 def retire(*, asset_id: int, actor: str, reason: str) -> Asset:
     with transaction.atomic():
