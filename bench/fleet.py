@@ -25,11 +25,12 @@ def create_assets(cur, *, first: int, count: int, pool_ids: list[int], model_ids
     states = states or ["active"]
     cur.execute("""
         INSERT INTO assets_asset (hostname, serial, asset_tag, hardware_model_id, pool_id, site, rack, state,
-                                  state_changed_at, created_at, exclude_from_automation, flapping)
+                                  state_changed_at, created_at, exclude_from_automation, flapping, bmc_url,
+                                  bmc_system, bmc_username, bmc_password_encrypted, bmc_verify_tls)
         SELECT 'node-' || lpad(g::text, 6, '0') || '.dc' || mod(g, 4), 'SN' || lpad(g::text, 8, '0'),
                'AT' || lpad(g::text, 7, '0'), (%(models)s::bigint[])[1 + mod(g, %(n_models)s::int)],
                (%(pools)s::bigint[])[1 + mod(g, %(n_pools)s::int)], 'site-' || mod(g, 4), 'R' || lpad(mod(g, 500)::text, 3, '0'),
-               (%(states)s::text[])[1 + mod(g, %(n_states)s::int)], now(), now(), false, false
+               (%(states)s::text[])[1 + mod(g, %(n_states)s::int)], now(), now(), false, false, '', '', '', '', true
         FROM generate_series(%(first)s::int, %(last)s::int) g""",
                 {"models": model_ids, "n_models": len(model_ids), "pools": pool_ids, "n_pools": len(pool_ids),
                  "states": states, "n_states": len(states), "first": first, "last": first + count - 1})
