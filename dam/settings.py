@@ -316,6 +316,9 @@ DAM_MAX_JSON_DEPTH = int(os.environ.get("DAM_MAX_JSON_DEPTH", "20"))
 # Requests per API token ("600/min"; "off" for none), counted in the shared cache below.
 DAM_THROTTLE_RATE = "" if os.environ.get("DAM_THROTTLE_RATE", "").lower() == "off" else (
     os.environ.get("DAM_THROTTLE_RATE") or "600/min")
+# An API token, its owner and roles are kept this long in the shared cache (one cache read per request instead of
+# two queries); revoking it, or changing its owner, drops the copy at once (dam/auth.py). 0: no cache.
+DAM_TOKEN_CACHE_SECONDS = float(os.environ.get("DAM_TOKEN_CACHE_SECONDS", "60"))
 # Behind this many reverse proxies, the client's address is taken from X-Forwarded-For (the staff action log).
 DAM_TRUSTED_PROXY_HOPS = int(os.environ.get("DAM_TRUSTED_PROXY_HOPS", "0"))
 # The shared cache (throttling): Redis when DAM_CACHE_URL or the broker says redis; the database with DATABASE_URL
