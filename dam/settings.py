@@ -326,7 +326,7 @@ DAM_TRUSTED_PROXY_HOPS = int(os.environ.get("DAM_TRUSTED_PROXY_HOPS", "0"))
 _cache_url = os.environ.get("DAM_CACHE_URL") or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "")
 if _cache_url:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url,
+    CACHES = {"default": {"BACKEND": "dam.cache.SharedRedisCache", "LOCATION": _cache_url,
                           "KEY_PREFIX": "dam", "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
 elif "DATABASE_URL" in os.environ:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "dam_cache"}}
