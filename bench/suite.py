@@ -33,6 +33,7 @@ from pathlib import Path
 
 import psutil
 import psycopg
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -55,8 +56,9 @@ SIZE = {
     "faults": 1_000_000 if QUICK else 10_000_000,
     "read_runs": 20 if QUICK else 100,
 }
-GOALS = {"ingest_batch_ratio": 0.25, "ingest_single_ratio": 0.15, "isolation_p99_ms": 250, "storm_seconds": 30,
-         "list_p95_ms": 50}
+# Issue 15's goals, to be met on any day (a slow one included).
+GOALS = {"ingest_batch_ratio": 0.25, "ingest_single_ratio": 0.15, "isolation_p99_ms": 100, "storm_seconds": 5,
+         "list_p95_ms": 20}
 DB_NAME = "dam_bench"
 PG_BASE = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/").rstrip("/")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
@@ -419,17 +421,17 @@ def table(r: dict) -> str:
         (f"3. fault -> isolated at {SIZE['latency_rate']}/s, p50 / p99",
          f"{r['isolation_p50_ms'] or 0:,.0f} / {r['isolation_p99_ms'] or 0:,.0f} ms",
          f"{r['isolation_isolated']}/{r['isolation_faults']} isolated",
-         f"p99 <= 250 ms: {ok((r['isolation_p99_ms'] or 1e9) <= GOALS['isolation_p99_ms'])}"),
+         f"p99 <= {GOALS['isolation_p99_ms']} ms: {ok((r['isolation_p99_ms'] or 1e9) <= GOALS['isolation_p99_ms'])}"),
         (f"4. storm: {r['storm_faults']:,} critical faults in {SIZE['storm_seconds']} s",
          f"{r['storm_seconds']:.1f} s" if r["storm_seconds"] else "not done", "",
-         f"<= 30 s: {ok((r['storm_seconds'] or 1e9) <= GOALS['storm_seconds'])}"),
+         f"<= {GOALS['storm_seconds']} s: {ok((r['storm_seconds'] or 1e9) <= GOALS['storm_seconds'])}"),
         ("4. storm: budget held exactly", f"{r['storm_out_of_service']} out, {r['storm_pending_approval']} pending",
          f"budget {r['storm_budget']}", "held" if r["storm_budget_held"] else "NOT held"),
         ("4. storm: duplicate tickets", f"{r['storm_duplicate_tickets']}", f"{r['storm_tickets']} tickets",
          "0: " + ok(r["storm_duplicate_tickets"] == 0)),
     ]
     for kind, v in read.items():
-        goal = f"p95 <= 50 ms: {ok(v['p95_ms'] <= GOALS['list_p95_ms'])}" if kind.startswith("asset list") else ""
+        goal = f"p95 <= {GOALS['list_p95_ms']} ms: {ok(v['p95_ms'] <= GOALS['list_p95_ms'])}" if kind.startswith("asset list") else ""
         rows.append((f"5. {kind}, p50 / p95", f"{v['p50_ms']:.1f} / {v['p95_ms']:.1f} ms",
                      f"{r['assets']:,} assets, {r['faults_total']:,} faults", goal))
     for name in ("web", "worker", "isolate worker"):
@@ -458,6 +460,7 @@ def main() -> None:
     env = {**os.environ, "DATABASE_URL": db_url, "CELERY_BROKER_URL": REDIS_URL,
            "DAM_QUEUE": f"dam-bench-{os.getpid()}", "DAM_DATA_DIR": str(data_dir), "DAM_DEBUG": "0",
            "DAM_PRODUCTION": "1", "DAM_SSL_REDIRECT": "0", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+           "DAM_BMC_KEY": Fernet.generate_key().decode(),  # production refuses to start without one
            "DAM_THROTTLE_RATE": "10000000/min", "DAM_INSPECTION_RUNNER": "agent", "DAM_LOG_LEVEL": "WARNING",
            "DJANGO_SETTINGS_MODULE": "dam.settings"}
     os.environ.update(env)

@@ -316,6 +316,9 @@ DAM_MAX_JSON_DEPTH = int(os.environ.get("DAM_MAX_JSON_DEPTH", "20"))
 # Requests per API token ("600/min"; "off" for none), counted in the shared cache below.
 DAM_THROTTLE_RATE = "" if os.environ.get("DAM_THROTTLE_RATE", "").lower() == "off" else (
     os.environ.get("DAM_THROTTLE_RATE") or "600/min")
+# An API token, its owner and roles are kept this long in the shared cache (one cache read per request instead of
+# two queries); revoking it, or changing its owner, drops the copy at once (dam/auth.py). 0: no cache.
+DAM_TOKEN_CACHE_SECONDS = float(os.environ.get("DAM_TOKEN_CACHE_SECONDS", "60"))
 # Behind this many reverse proxies, the client's address is taken from X-Forwarded-For (the staff action log).
 DAM_TRUSTED_PROXY_HOPS = int(os.environ.get("DAM_TRUSTED_PROXY_HOPS", "0"))
 # The shared cache (throttling): Redis when DAM_CACHE_URL or the broker says redis; the database with DATABASE_URL
@@ -323,7 +326,7 @@ DAM_TRUSTED_PROXY_HOPS = int(os.environ.get("DAM_TRUSTED_PROXY_HOPS", "0"))
 _cache_url = os.environ.get("DAM_CACHE_URL") or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "")
 if _cache_url:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url,
+    CACHES = {"default": {"BACKEND": "dam.cache.SharedRedisCache", "LOCATION": _cache_url,
                           "KEY_PREFIX": "dam", "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
 elif "DATABASE_URL" in os.environ:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "dam_cache"}}

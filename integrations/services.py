@@ -22,20 +22,39 @@ class DeliveryFailed(Exception):
 
 def event_publish(*, event: str, payload: dict) -> list[Delivery]:
     """One delivery per webhook that wants this event. The caller sends them once its transaction commits."""
-    body = {"event": event, "at": timezone.now().isoformat(), **payload}
-    return [Delivery.objects.create(kind=Delivery.Kind.WEBHOOK, webhook=hook, target=hook.url, event=event,
-                                    payload=body)
-            for hook in Webhook.objects.filter(active=True) if hook.wants(event)]
+    return events_publish([(event, payload)])
+
+
+def events_publish(events: list[tuple[str, dict]]) -> list[Delivery]:
+    """event_publish for many (event, payload) at once: the webhooks read once and every delivery written with one
+    multi-row INSERT, in the caller's transaction (a storm's thousand transitions cost two queries, not 2,000)."""
+    if not events:
+        return []
+    hooks = list(Webhook.objects.filter(active=True))
+    if not hooks:
+        return []
+    at = timezone.now().isoformat()
+    return Delivery.objects.bulk_create([
+        Delivery(kind=Delivery.Kind.WEBHOOK, webhook=hook, target=hook.url, event=event,
+                 payload={"event": event, "at": at, **payload})
+        for event, payload in events for hook in hooks if hook.wants(event)])
 
 
 def isolation_action_request(*, pool, action: str, hostname: str, reason: str) -> Delivery | None:
     """The pool's drain/undrain action for one machine, if the pool has one."""
-    if pool.isolation_action == "none" or not pool.isolation_target:
-        return None
-    payload = {"event": f"asset.{action}", "action": action, "hostname": hostname, "pool": pool.name,
-               "reason": reason, "at": timezone.now().isoformat()}
-    return Delivery.objects.create(kind=pool.isolation_action, target=pool.isolation_target,
-                                   event=f"asset.{action}", payload=payload)
+    return next(iter(isolation_actions_request([(pool, action, hostname, reason)])), None)
+
+
+def isolation_actions_request(requests: list[tuple]) -> list[Delivery]:
+    """The pools' drain/undrain actions for many (pool, action, hostname, reason) at once, one INSERT; a pool
+    without an action adds nothing."""
+    at = timezone.now().isoformat()
+    wanted = [Delivery(kind=pool.isolation_action, target=pool.isolation_target, event=f"asset.{action}",
+                       payload={"event": f"asset.{action}", "action": action, "hostname": hostname,
+                                "pool": pool.name, "reason": reason, "at": at})
+              for pool, action, hostname, reason in requests
+              if pool.isolation_action != "none" and pool.isolation_target]
+    return Delivery.objects.bulk_create(wanted) if wanted else []
 
 
 def reimage_action_request(*, pool, hostname: str, ticket_id: int, reason: str) -> Delivery:

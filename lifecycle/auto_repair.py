@@ -26,7 +26,7 @@ from integrations import services as integrations
 from integrations import tasks as integration_tasks
 from integrations.models import BmcCall
 from lifecycle import tasks
-from lifecycle.transitions import owe_job
+from lifecycle.transitions import owe_job, owe_jobs
 from repairs import services as tickets
 from repairs.choices import RepairAction
 from repairs.models import RepairTicket
@@ -46,11 +46,11 @@ def rung_for(asset, ticket: RepairTicket) -> str | None:
     return None
 
 
-def owe_auto_repair(asset, ticket: RepairTicket) -> None:
-    """Called where a ticket is opened, in its transaction: owe the job if DAM does this rung itself. The switches
-    are read when the job runs, so a pause in between holds it back."""
-    if rung_for(asset, ticket):
-        owe_job(tasks.auto_repair, ticket.id)
+def owe_auto_repairs(opened: list[tuple]) -> None:
+    """Called where tickets are opened, in their transaction, with each (asset, ticket): owe the job (one INSERT for
+    them all) for each ticket whose rung DAM does itself. The switches are read when the job runs, so a pause in
+    between holds it back."""
+    owe_jobs(tasks.auto_repair, [[ticket.id] for asset, ticket in opened if rung_for(asset, ticket)])
 
 
 def held_back(asset) -> tuple[str, str] | None:

@@ -19,7 +19,7 @@ from assets.models import Asset, AssetTransition, AutomationDecision, Fault, Fle
 from lifecycle import tasks
 from lifecycle.intake import fault_reason
 from lifecycle.repair import cancel_open_ticket
-from lifecycle.transitions import IN_FLEET, JOB_CHUNK, apply, locked, owe_job
+from lifecycle.transitions import IN_FLEET, JOB_CHUNK, apply, apply_many, locked, owe_jobs
 
 
 def isolate_for_faults(items, *, actor: str = "job:isolate_asset") -> dict[int, str | None]:
@@ -75,10 +75,7 @@ def _isolate_in_pool(pool_id: int, group: list, *, actor: str) -> dict[int, str 
             decided.append(AutomationDecision(asset=asset, fault=fault, decision=answer.decision, actor=actor,
                                               reason=f"{why} → {answer.reason}", at=now))
             if answer.decision == Decision.ISOLATED:
-                # (no pending request to supersede: an asset waiting for approval is not decided again)
-                _isolate(asset, actor=actor, reason=why, owe_ticket=False, pending_requests=False,
-                         isolated_before=isolated_lately.get(asset_id, 0))
-                isolated.append(asset_id)
+                isolated.append((asset, why))  # isolated together below, in the order decided
                 counts["unavailable"] += 1
             elif answer.decision == Decision.PENDING_APPROVAL:
                 requested.append(IsolationRequest(asset=asset, fault=fault, reason=f"{why}; {answer.reason}",
@@ -87,14 +84,16 @@ def _isolate_in_pool(pool_id: int, group: list, *, actor: str) -> dict[int, str 
                 if answer.budget_hit:
                     pool.budget_hit_at = now  # the storm cooldown starts for the next decisions too
             decisions[asset_id] = answer.decision
+        # (no pending request to supersede: an asset waiting for approval is not decided again)
+        _isolate(isolated, actor=actor, owe_tickets=False, pending_requests=False, isolated_before=isolated_lately)
         AutomationDecision.objects.bulk_create(decided)
         IsolationRequest.objects.bulk_create(requested)
         if pool.budget_hit_at == now:
             pool.save(update_fields=["budget_hit_at"])
         # The repair tickets: one job per JOB_CHUNK isolated machines, so both workers share a storm's.
-        for start in range(0, len(isolated), JOB_CHUNK):
-            first, *others = isolated[start:start + JOB_CHUNK]
-            owe_job(tasks.open_repair_ticket, first, *([others] if others else []))
+        ids = [asset.pk for asset, _ in isolated]
+        owe_jobs(tasks.open_repair_ticket, [[first, *([others] if others else [])] for first, *others in
+                                            (ids[start:start + JOB_CHUNK] for start in range(0, len(ids), JOB_CHUNK))])
     return decisions
 
 
@@ -102,32 +101,38 @@ def isolate(*, asset_id: int, actor: str, reason: str) -> Asset:
     """Staff isolate a machine by hand: a person's decision, not held to the pool's budget."""
     with transaction.atomic():
         asset = locked(asset_id)
-        _isolate(asset, actor=actor, reason=reason)
+        _isolate([(asset, reason)], actor=actor)
     return asset
 
 
-def _isolate(asset: Asset, *, actor: str, reason: str, owe_ticket: bool = True, pending_requests: bool = True,
-             isolated_before: int | None = None) -> None:
-    """owe_ticket=False: the caller owes the open_repair_ticket job (coalesced with others).
-    pending_requests=False: the caller knows the asset has no pending isolation request to supersede.
-    isolated_before: its isolations within the flapping window before this one, if the caller counted them (one
-    query for a whole batch instead of one per asset)."""
-    apply(asset, "isolate", actor=actor, reason=reason)
+def _isolate(isolations: list[tuple[Asset, str]], *, actor: str, owe_tickets: bool = True,
+             pending_requests: bool = True, isolated_before: dict[int, int] | None = None) -> None:
+    """Isolate the (locked asset, reason)s, in a constant number of queries whatever their number.
+    owe_tickets=False: the caller owes the open_repair_ticket jobs (coalesced with others).
+    pending_requests=False: the caller knows the assets have no pending isolation request to supersede.
+    isolated_before: their isolations within the flapping window before this one, if the caller counted them."""
+    if not isolations:
+        return
+    apply_many(isolations, "isolate", actor=actor)
+    ids = [asset.pk for asset, _ in isolations]
+    at = isolations[0][0].state_changed_at
     if pending_requests:
-        asset.isolation_requests.filter(status=RequestStatus.PENDING).update(
-            status=RequestStatus.SUPERSEDED, decided_by=actor, decided_at=asset.state_changed_at,
-            decision_reason="isolated meanwhile")
-    if not asset.flapping:
-        if isolated_before is None:
-            isolations = asset.transitions.filter(transition=Transition.ISOLATE,
-                                                  at__gte=_flapping_since(asset.state_changed_at)).count()
-        else:
-            isolations = isolated_before + 1
-        if isolations >= settings.DAM_FLAPPING_ISOLATIONS:
+        IsolationRequest.objects.filter(asset_id__in=ids, status=RequestStatus.PENDING).update(
+            status=RequestStatus.SUPERSEDED, decided_by=actor, decided_at=at, decision_reason="isolated meanwhile")
+    if isolated_before is None:
+        # this isolation's audit row is written already: counted here, so one less
+        counted = dict(AssetTransition.objects.filter(asset_id__in=ids, transition=Transition.ISOLATE,
+                                                      at__gte=_flapping_since(at))
+                       .values("asset_id").annotate(n=Count("id")).values_list("asset_id", "n"))
+        isolated_before = {asset_id: n - 1 for asset_id, n in counted.items()}
+    flapping = [asset for asset, _ in isolations if not asset.flapping
+                and isolated_before.get(asset.pk, 0) + 1 >= settings.DAM_FLAPPING_ISOLATIONS]
+    if flapping:
+        for asset in flapping:
             asset.flapping = True  # staff clear it once they have looked at the machine
-            asset.save(update_fields=["flapping"])
-    if owe_ticket:
-        owe_job(tasks.open_repair_ticket, asset.id)
+        Asset.objects.filter(pk__in=[asset.pk for asset in flapping]).update(flapping=True)
+    if owe_tickets:
+        owe_jobs(tasks.open_repair_ticket, [[asset_id] for asset_id in ids])
 
 
 def _flapping_since(now):
@@ -147,8 +152,8 @@ def approve_isolation(*, request_id: int, actor: str, reason: str = "") -> Isola
         request.status, request.decided_by, request.decided_at = RequestStatus.APPROVED, actor, timezone.now()
         request.decision_reason = reason
         request.save()
-        _isolate(asset, actor=actor, reason=f"approved isolation request #{request.id}: {request.reason}"
-                                           + (f" ({reason})" if reason else ""))
+        _isolate([(asset, f"approved isolation request #{request.id}: {request.reason}"
+                           + (f" ({reason})" if reason else ""))], actor=actor)
     return request
 
 

@@ -4,6 +4,7 @@ to be checked. Also retire (isolated | in_repair → retired) and reinstate (ret
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django_fsm import can_proceed
 
@@ -14,7 +15,7 @@ from assets.models import Asset, AssetTransition, Fault
 from inspection.choices import Purpose
 from lifecycle import auto_repair, tasks
 from lifecycle.intake import fault_summary, worst_fault
-from lifecycle.transitions import apply, locked, owe_job, ticket_event
+from lifecycle.transitions import apply, apply_many, locked, owe_job, ticket_event, tickets_event
 from lifecycle.verification import request_inspection
 from repairs import escalation
 from repairs import services as tickets
@@ -25,36 +26,71 @@ def start_repair(*, asset_id: int, actor: str, reason: str = "") -> RepairTicket
     """Open the incident's repair ticket (or take the one already open), link its faults, choose the repair from
     the machine's history, and start the repair. A machine with too many hardware repairs lately is retired
     instead (None is returned)."""
-    now = timezone.now()
     with transaction.atomic():
         asset = locked(asset_id)
         if not can_proceed(asset.start_repair):
             raise TransitionConflict(asset, "start_repair")
-        ticket = tickets.open_ticket_of(asset)
-        if ticket is None:
-            if why := escalation.due_for_retirement(asset=asset, now=now):
-                apply(asset, "retire", actor=actor, reason=f"retired instead of repaired again: {why}")
-                return None
-            last_closed = (RepairTicket.objects.filter(asset=asset, closed_at__isnull=False)
-                           .order_by("-closed_at").values_list("closed_at", flat=True).first())
-            faults = Fault.objects.filter(asset=asset, repair_tickets__isnull=True).exclude(severity=Severity.INFO)
-            if last_closed:
-                faults = faults.filter(received_at__gt=last_closed)
-            faults = list(faults.order_by("id"))
-            isolation = asset.transitions.filter(transition=Transition.ISOLATE).order_by("-id").first()
-            action, escalated = escalation.next_action(
-                asset=asset, component=worst_fault(faults).component if faults else None, now=now,
-                during_probation=isolation is not None and isolation.source == S.RETURNED)
-            summary = fault_summary(faults) or reason or _isolation_reason(isolation)
-            ticket = tickets.ticket_open(asset=asset, summary=summary, actor=actor, repair_action=action,
-                                         escalation=escalated, faults=faults, now=now)
-            ticket_event(ticket, "opened")
-            auto_repair.owe_auto_repair(asset, ticket)  # the reboot or reimage rung, if DAM does it itself
-        apply(asset, "start_repair", actor=actor,
-               reason=reason or f"repair ticket #{ticket.id} opened ({ticket.repair_action}"
-                                f"{', escalated: ' + ticket.escalation if ticket.escalation else ''}): "
-                                f"{ticket.summary}")
-    return ticket
+        return start_repairs([asset], actor=actor, reason=reason)[asset.pk]
+
+
+def start_repairs(assets: list[Asset], *, actor: str, reason: str = "") -> dict[int, RepairTicket | None]:
+    """start_repair for many assets, locked by the caller and each able to start its repair: a constant number of
+    queries whatever their number (a storm's thousand tickets in one pass). Returns each asset's ticket (None:
+    retired instead)."""
+    now = timezone.now()
+    ids = [asset.pk for asset in assets]
+    result: dict[int, RepairTicket | None] = {t.asset_id: t for t in RepairTicket.objects.unclosed()
+                                              .filter(asset_id__in=ids).select_related("asset")}
+    new = [asset for asset in assets if asset.pk not in result]
+    retiring = escalation.due_for_retirement(asset_ids=[asset.pk for asset in new], now=now)
+    apply_many([(asset, f"retired instead of repaired again: {retiring[asset.pk]}")
+                for asset in new if asset.pk in retiring], "retire", actor=actor)
+    result.update(dict.fromkeys(retiring))
+    new = [asset for asset in new if asset.pk not in retiring]
+    if new:
+        openings = _openings(new, reason=reason, now=now)
+        opened = tickets.tickets_open(openings, actor=actor, now=now)
+        tickets_event(opened, "opened")
+        auto_repair.owe_auto_repairs([(o["asset"], ticket) for o, ticket in zip(openings, opened)])
+        result.update({ticket.asset_id: ticket for ticket in opened})
+    apply_many([(asset, reason or _opened(result[asset.pk])) for asset in assets if result[asset.pk] is not None],
+               "start_repair", actor=actor)
+    return result
+
+
+def _opened(ticket: RepairTicket) -> str:
+    escalated = f", escalated: {ticket.escalation}" if ticket.escalation else ""
+    return f"repair ticket #{ticket.id} opened ({ticket.repair_action}{escalated}): {ticket.summary}"
+
+
+def _openings(assets: list[Asset], *, reason: str, now) -> list[dict]:
+    """Each new incident's ticket: its faults (not linked yet, since the last ticket closed), its rung of the ladder
+    and summary. Five queries for all the assets."""
+    ids = [asset.pk for asset in assets]
+    last_closed = (RepairTicket.objects.filter(asset_id=OuterRef("pk"), closed_at__isnull=False)
+                   .order_by("-closed_at").values("closed_at")[:1])
+    last_isolation = (AssetTransition.objects.filter(asset_id=OuterRef("pk"), transition=Transition.ISOLATE)
+                      .order_by("-id").values("id")[:1])
+    history = {pk: (closed, isolation) for pk, closed, isolation in Asset.objects.filter(pk__in=ids).annotate(
+        closed=Subquery(last_closed), isolation=Subquery(last_isolation)).values_list("pk", "closed", "isolation")}
+    isolations = AssetTransition.objects.in_bulk([isolation for _, isolation in history.values() if isolation])
+    faults: dict[int, list[Fault]] = {}
+    for fault in (Fault.objects.filter(asset_id__in=ids, repair_tickets__isnull=True)
+                  .exclude(severity=Severity.INFO).order_by("id")):
+        closed = history[fault.asset_id][0]
+        if closed is None or fault.received_at > closed:
+            faults.setdefault(fault.asset_id, []).append(fault)
+    last_repairs = escalation.last_repairs(ids)
+    openings = []
+    for asset in assets:
+        mine = faults.get(asset.pk, [])
+        isolation = isolations.get(history[asset.pk][1])
+        action, escalated = escalation.next_action(
+            last=last_repairs.get(asset.pk), component=worst_fault(mine).component if mine else None, now=now,
+            during_probation=isolation is not None and isolation.source == S.RETURNED)
+        openings.append({"asset": asset, "summary": fault_summary(mine) or reason or _isolation_reason(isolation),
+                         "repair_action": action, "escalation": escalated, "faults": mine})
+    return openings
 
 
 def _isolation_reason(isolation: AssetTransition | None) -> str:

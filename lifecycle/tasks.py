@@ -6,8 +6,9 @@ import socket
 
 from celery import shared_task
 from django.db import OperationalError, transaction
+from django_fsm import can_proceed
 
-from assets.conflicts import TransitionConflict
+from assets.models import Asset
 from inspection import services as inspection_services
 from inspection.models import Inspection
 from reliability import outbox
@@ -50,16 +51,20 @@ def open_repair_ticket(self, asset_id: int, others=None) -> None:
     mine = outbox.job_id_of(self.request.id)
     if outbox.job_is_finished(mine):
         return
-    from lifecycle.repair import start_repair
+    from lifecycle.repair import start_repairs
     with transaction.atomic():
         asset_ids = [asset_id, *(others or [])]
         for args in outbox.jobs_take_over(self, but=mine, limit=TAKE_OVER):
             asset_ids += [args[0], *(args[1] if len(args) > 1 else [])]
-        for one in dict.fromkeys(asset_ids):
-            try:
-                start_repair(asset_id=one, actor="job:open_repair_ticket")
-            except TransitionConflict as conflict:
-                log.info("open_repair_ticket: nothing to do for asset %s (%s)", one, conflict.state)
+        # All locked in one statement, in id order (as every batch locks them: no deadlock between two jobs).
+        ready = []
+        for asset in (Asset.objects.select_for_update(of=("self",), no_key=True)
+                      .select_related("pool", "hardware_model").filter(pk__in=set(asset_ids)).order_by("id")):
+            if can_proceed(asset.start_repair):
+                ready.append(asset)
+            else:
+                log.info("open_repair_ticket: nothing to do for asset %s (%s)", asset.pk, asset.state)
+        start_repairs(ready, actor="job:open_repair_ticket")
 
 
 @shared_task(acks_late=True, **TRANSIENT)

@@ -3,7 +3,7 @@ transition method (its guard), save, write the audit row, and tell the outside w
 from __future__ import annotations
 
 from django.utils import timezone
-from django_fsm import ConcurrentTransition, can_proceed
+from django_fsm import can_proceed
 
 from assets.choices import OUT_OF_SERVICE, AssetState
 from assets.conflicts import TransitionConflict
@@ -31,43 +31,67 @@ def locked(asset_id: int) -> Asset:
 
 def apply(asset: Asset, name: str, *, actor: str, reason: str) -> None:
     """The only place a state changes: the django-fsm method guards it, save, and the audit row."""
-    method = getattr(asset, name)
-    if not can_proceed(method):
-        raise TransitionConflict(asset, name)
-    source = asset.state
-    method()
-    asset.state_changed_at = timezone.now()
-    try:
-        asset.save(update_fields=["state", "state_changed_at"])
-    except ConcurrentTransition:  # someone moved it without the row lock; theirs stands
-        asset.refresh_from_db()
-        raise TransitionConflict(asset, name) from None
-    AssetTransition.objects.create(asset=asset, transition=name, source=source, target=asset.state,
-                                   actor=actor, reason=reason, at=asset.state_changed_at)
-    _announce(asset, name, source=source, actor=actor, reason=reason)
+    apply_many([(asset, reason)], name, actor=actor)
 
 
-def _announce(asset: Asset, name: str, *, source: str, actor: str, reason: str) -> None:
+def apply_many(changes: list[tuple[Asset, str]], name: str, *, actor: str) -> None:
+    """apply() for many (asset, reason) at once, the assets locked by the caller: a constant number of queries
+    whatever their number (one UPDATE per source state, one INSERT of the audit rows, the announcements in bulk).
+    Every asset is guarded by its django-fsm method first; one that may not move refuses the whole call."""
+    if not changes:
+        return
+    for asset, _ in changes:
+        if not can_proceed(getattr(asset, name)):
+            raise TransitionConflict(asset, name)
+    now = timezone.now()
+    sources = []
+    for asset, _ in changes:
+        sources.append(asset.state)
+        getattr(asset, name)()
+        asset.state_changed_at = now
+    by_move: dict[tuple[str, str], list[Asset]] = {}
+    for (asset, _), source in zip(changes, sources):
+        by_move.setdefault((source, asset.state), []).append(asset)
+    for (source, target), assets in by_move.items():
+        # WHERE state = source: django-fsm's ConcurrentTransition check, for a whole group in one statement
+        moved = Asset.objects.filter(pk__in=[a.pk for a in assets], state=source).update(
+            state=target, state_changed_at=now)
+        if moved != len(assets):  # someone moved one without the row lock; theirs stands
+            for asset in assets:
+                asset.refresh_from_db()
+                if asset.state != target:
+                    raise TransitionConflict(asset, name)
+    AssetTransition.objects.bulk_create([
+        AssetTransition(asset=asset, transition=name, source=source, target=asset.state, actor=actor, reason=reason,
+                        at=now) for (asset, reason), source in zip(changes, sources)])
+    _announce(changes, sources, name, actor=actor)
+
+
+def _announce(changes: list[tuple[Asset, str]], sources: list[str], name: str, *, actor: str) -> None:
     """Tell the outside world, once the change has committed: webhooks hear every transition, and the pool's
     isolation action drains a machine leaving service and undrains one coming back."""
-    deliveries = integrations.event_publish(event="asset.transition", payload={
+    deliveries = integrations.events_publish([("asset.transition", {
         "hostname": asset.hostname, "pool": asset.pool.name, "transition": name, "source": source,
-        "target": asset.state, "actor": actor, "reason": reason})
-    leaving = source not in OUT_OF_SERVICE and asset.state in OUT_OF_SERVICE
-    back = source in OUT_OF_SERVICE and asset.state in (S.ACTIVE, S.RETURNED)
-    if leaving or back:
-        action = integrations.isolation_action_request(pool=asset.pool, action="drain" if leaving else "undrain",
-                                                       hostname=asset.hostname, reason=reason)
-        deliveries += [action] if action else []
-    for delivery in deliveries:
-        owe_job(integration_tasks.send_delivery, delivery.id)
+        "target": asset.state, "actor": actor, "reason": reason}) for (asset, reason), source in zip(changes, sources)])
+    actions = []
+    for (asset, reason), source in zip(changes, sources):
+        leaving = source not in OUT_OF_SERVICE and asset.state in OUT_OF_SERVICE
+        back = source in OUT_OF_SERVICE and asset.state in (S.ACTIVE, S.RETURNED)
+        if leaving or back:
+            actions.append((asset.pool, "drain" if leaving else "undrain", asset.hostname, reason))
+    deliveries += integrations.isolation_actions_request(actions)
+    owe_jobs(integration_tasks.send_delivery, [[delivery.id] for delivery in deliveries])
 
 
 def ticket_event(ticket: RepairTicket, event: str) -> None:
-    for delivery in integrations.event_publish(event=f"ticket.{event}", payload={
-            "ticket": ticket.id, "hostname": ticket.asset.hostname, "status": ticket.status,
-            "summary": ticket.summary, "repair_action": ticket.repair_action}):
-        owe_job(integration_tasks.send_delivery, delivery.id)
+    tickets_event([ticket], event)
+
+
+def tickets_event(tickets: list[RepairTicket], event: str) -> None:
+    deliveries = integrations.events_publish([(f"ticket.{event}", {
+        "ticket": ticket.id, "hostname": ticket.asset.hostname, "status": ticket.status,
+        "summary": ticket.summary, "repair_action": ticket.repair_action}) for ticket in tickets])
+    owe_jobs(integration_tasks.send_delivery, [[delivery.id] for delivery in deliveries])
 
 
 def owe_job(task, *args) -> None:
@@ -75,6 +99,11 @@ def owe_job(task, *args) -> None:
     is down or a worker killed mid-job loses nothing: the relay sends again what is not finished
     (reliability/outbox.py)."""
     outbox.job_owe(task, *args)
+
+
+def owe_jobs(task, many: list) -> None:
+    """owe_job for each args of `many`, with one INSERT."""
+    outbox.jobs_owe(task, many)
 
 
 def open_ticket_of(asset: Asset) -> RepairTicket | None:

@@ -12,3 +12,6 @@ class ReliabilityConfig(AppConfig):
         from reliability import outbox
 
         task_postrun.connect(outbox.job_finished_signal, weak=False, dispatch_uid="reliability.outbox")
+        # A revoked token, or one whose owner changed, is refused at once despite the token cache (dam/auth.py).
+        from dam.auth import connect_signals
+        connect_signals()

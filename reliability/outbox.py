@@ -29,11 +29,21 @@ PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "i
 
 def job_owe(task, *args) -> OutboxJob:
     """Owe `task(*args)` to Celery: recorded in the current transaction, sent once it commits."""
+    return jobs_owe(task, [args])[0]
+
+
+def jobs_owe(task, many: list) -> list[OutboxJob]:
+    """Owe `task(*args)` for each args of `many`: one multi-row INSERT in the current transaction (a storm's
+    jobs cost one query, not one each), each sent once it commits."""
+    if not many:
+        return []
     now = timezone.now()
-    job = OutboxJob.objects.create(task=task.name, args=list(args), created_at=now,
-                                   next_try_at=now + timedelta(seconds=settings.DAM_OUTBOX_GRACE_SECONDS))
-    transaction.on_commit(lambda: job_send(job), robust=True)
-    return job
+    due = now + timedelta(seconds=settings.DAM_OUTBOX_GRACE_SECONDS)
+    jobs = OutboxJob.objects.bulk_create([OutboxJob(task=task.name, args=list(args), created_at=now, next_try_at=due)
+                                          for args in many])
+    for job in jobs:
+        transaction.on_commit(lambda job=job: job_send(job), robust=True)
+    return jobs
 
 
 def job_send(job: OutboxJob) -> bool:

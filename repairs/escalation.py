@@ -9,6 +9,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Count, OuterRef, Subquery
+
+from assets.models import Asset
 
 from repairs.choices import HARDWARE_ACTIONS, LADDER, RepairAction, TicketStatus
 from repairs.models import RepairTicket
@@ -22,15 +25,21 @@ FIRST_RUNG = {
 }
 
 
-def _last_repair(asset, now: datetime) -> RepairTicket | None:
-    return (RepairTicket.objects.filter(asset=asset, closed_at__isnull=False)
-            .exclude(status=TicketStatus.CANCELLED).order_by("-closed_at").first())
+def last_repairs(asset_ids) -> dict[int, RepairTicket]:
+    """Each asset's last repair (its last closed ticket that was not cancelled), one query for them all."""
+    last = (RepairTicket.objects.filter(asset_id=OuterRef("pk"), closed_at__isnull=False)
+            .exclude(status=TicketStatus.CANCELLED).order_by("-closed_at").values("id")[:1])
+    ids = dict(Asset.objects.filter(pk__in=asset_ids).annotate(last=Subquery(last))
+               .filter(last__isnull=False).values_list("pk", "last"))
+    tickets = RepairTicket.objects.in_bulk(ids.values())
+    return {asset_id: tickets[ticket_id] for asset_id, ticket_id in ids.items()}
 
 
-def next_action(*, asset, component: str | None, during_probation: bool, now: datetime) -> tuple[str, str]:
-    """The repair to try for a new incident, and why it was escalated ('' if it was not)."""
+def next_action(*, last: RepairTicket | None, component: str | None, during_probation: bool,
+                now: datetime) -> tuple[str, str]:
+    """The repair to try for a new incident after `last` (the asset's last repair: last_repairs), and why it was
+    escalated ('' if it was not)."""
     action = FIRST_RUNG.get(component or "", RepairAction.REBOOT)
-    last = _last_repair(asset, now)
     if last is None:
         return action, ""
     recent = last.closed_at >= now - timedelta(days=settings.DAM_ESCALATION_DAYS)
@@ -45,12 +54,15 @@ def next_action(*, asset, component: str | None, during_probation: bool, now: da
     return action, f"{why} after {done} on ticket #{last.id}"
 
 
-def due_for_retirement(*, asset, now: datetime) -> str:
-    """Why this machine should be retired instead of repaired again ('' if it should not)."""
+def due_for_retirement(*, asset_ids, now: datetime) -> dict[int, str]:
+    """Why each of these machines should be retired instead of repaired again (the ones that should not are left
+    out), one query for them all."""
     since = now - timedelta(days=settings.DAM_RETIRE_WINDOW_DAYS)
-    repairs = (RepairTicket.objects.filter(asset=asset, closed_at__gte=since, performed_action__in=HARDWARE_ACTIONS)
-               .exclude(status=TicketStatus.CANCELLED).count())
-    if repairs >= settings.DAM_RETIRE_AFTER_HARDWARE_REPAIRS:
-        return (f"{repairs} hardware repairs within {settings.DAM_RETIRE_WINDOW_DAYS} days "
-                f"(retires at {settings.DAM_RETIRE_AFTER_HARDWARE_REPAIRS})")
-    return ""
+    counts = dict(RepairTicket.objects.filter(asset_id__in=asset_ids, closed_at__gte=since,
+                                              performed_action__in=HARDWARE_ACTIONS)
+                  .exclude(status=TicketStatus.CANCELLED).values("asset_id").annotate(n=Count("id"))
+                  .values_list("asset_id", "n"))
+    repairs = {asset_id: counts.get(asset_id, 0) for asset_id in asset_ids}
+    return {asset_id: f"{n} hardware repairs within {settings.DAM_RETIRE_WINDOW_DAYS} days "
+                      f"(retires at {settings.DAM_RETIRE_AFTER_HARDWARE_REPAIRS})"
+            for asset_id, n in repairs.items() if n >= settings.DAM_RETIRE_AFTER_HARDWARE_REPAIRS}

@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from assets.conflicts import TicketConflict
-from assets.models import Asset, Fault
+from assets.models import Asset
 from repairs.choices import WORKABLE, TicketStatus
 from repairs.models import RepairTicket
 
@@ -19,14 +19,19 @@ from repairs.models import RepairTicket
 STAFF_FIELDS = ("status", "assignee", "notes")
 
 
-def ticket_open(*, asset: Asset, summary: str, actor: str, repair_action: str, escalation: str = "",
-                faults: list[Fault] = (), now=None) -> RepairTicket:
+def tickets_open(openings: list[dict], *, actor: str, now=None) -> list[RepairTicket]:
+    """Open one ticket per opening (asset, summary, repair_action, escalation, faults), in order: two multi-row
+    INSERTs whatever their number (the tickets, then their faults)."""
     now = now or timezone.now()
-    ticket = RepairTicket.objects.create(
-        asset=asset, summary=summary[:500], opened_by=actor, opened_at=now, repair_action=repair_action,
-        escalation=escalation, due_at=now + timedelta(hours=settings.DAM_TICKET_SLA_HOURS))
-    ticket.faults.add(*faults)
-    return ticket
+    due = now + timedelta(hours=settings.DAM_TICKET_SLA_HOURS)
+    tickets = RepairTicket.objects.bulk_create([
+        RepairTicket(asset=o["asset"], summary=o["summary"][:500], opened_by=actor, opened_at=now,
+                     repair_action=o["repair_action"], escalation=o.get("escalation", ""), due_at=due)
+        for o in openings])
+    link = RepairTicket.faults.through
+    link.objects.bulk_create([link(repairticket_id=ticket.id, fault_id=fault.id)
+                              for ticket, o in zip(tickets, openings) for fault in o.get("faults", ())])
+    return tickets
 
 
 def ticket_resolve(*, ticket: RepairTicket, actor: str, action_taken: str, action: str = "") -> None:

@@ -112,6 +112,9 @@ class LastInspectionField(serializers.Field):
 BMC_READ_FIELDS = ["bmc_url", "bmc_system", "bmc_username", "bmc_verify_tls", "bmc_password_set"]
 
 
+_DATETIME = serializers.DateTimeField(read_only=True)
+
+
 class AssetSerializer(RejectUnknownFields, serializers.ModelSerializer):
     bmc_password_set = serializers.BooleanField(read_only=True)
 
@@ -135,6 +138,28 @@ class AssetSerializer(RejectUnknownFields, serializers.ModelSerializer):
         # The one hostname rule (assets/validators.py), also the admin's and the inventory import's.
         extra_kwargs = {"hostname": {"validators": [validate_hostname,
                                                     UniqueValidator(queryset=Asset.objects.all())]}}
+
+    def to_representation(self, asset):
+        """What DRF's fields answer (tests/api/test_asset_answer.py holds the two equal), built straight from the
+        row: going through 21 field objects took ~0.2 ms a machine, most of the asset list's time for its 100 rows
+        a page. An asset without the list's annotations (assets.selectors.asset_list) goes the generic way."""
+        if not hasattr(asset, "open_ticket"):
+            return super().to_representation(asset)
+        when = _DATETIME.to_representation
+        inspected = asset.last_inspection_id
+        return {
+            "hostname": asset.hostname, "serial": asset.serial, "asset_tag": asset.asset_tag,
+            "hardware_model": asset.hardware_model.name, "pool": asset.pool.name, "site": asset.site,
+            "rack": asset.rack, "state": asset.state, "state_changed_at": when(asset.state_changed_at),
+            "open_ticket": asset.open_ticket,
+            "last_inspection": None if inspected is None else {
+                "id": inspected, "verdict": asset.last_inspection_verdict,
+                "finished_at": when(asset.last_inspection_finished_at) if asset.last_inspection_finished_at else None},
+            "created_at": when(asset.created_at), "exclude_from_automation": asset.exclude_from_automation,
+            "flapping": asset.flapping, "pending_isolation": asset.pending_isolation, "bmc_url": asset.bmc_url,
+            "bmc_system": asset.bmc_system, "bmc_username": asset.bmc_username,
+            "bmc_verify_tls": asset.bmc_verify_tls, "bmc_password_set": asset.bmc_password_set,
+        }
 
     def create(self, validated_data):
         # Validated here, written by a service: a delivered machine is inspected before it serves (the lifecycle's

@@ -20,11 +20,11 @@ from lifecycle import transitions  # noqa: E402
 from inspection import services as inspection_services  # noqa: E402
 
 STEP = float(os.environ.get("DAM_TEST_STEP_SECONDS", "1"))
-apply_step, measure = transitions.apply, inspection_services.measure_here
+apply_steps, measure = transitions.apply_many, inspection_services.measure_here
 
 
-def slow_apply(*args, **kwargs):
-    apply_step(*args, **kwargs)
+def slow_apply_many(*args, **kwargs):
+    apply_steps(*args, **kwargs)
     time.sleep(STEP)
 
 
@@ -33,9 +33,11 @@ def slow_measure(*args, **kwargs):
     return measure(*args, **kwargs)
 
 
-# Every step module holds its own name for transitions.apply.
-for step in (lifecycle.isolation, lifecycle.repair, lifecycle.verification, lifecycle.delivery, lifecycle.probation):
-    step.apply = slow_apply
+# Every state change goes through transitions.apply_many (apply is apply_many with one asset); the batch steps hold
+# their own name for it.
+transitions.apply_many = slow_apply_many
+for step in (lifecycle.isolation, lifecycle.repair):
+    step.apply_many = slow_apply_many
 inspection_services.measure_here = slow_measure
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import sys
 import time
 from datetime import timedelta
 from io import StringIO
+from unittest import mock
 
 import pytest
 from django.core.cache import cache
@@ -150,10 +151,51 @@ def test_an_expired_token_is_refused(db, fleet):
     client = client_with(token)
     assert_ok(client.get(f"{API}/assets/"))
 
-    AuthToken.objects.update(expiry=timezone.now() - timedelta(seconds=1))  # 90 days later
-
-    assert_error(client.get(f"{API}/assets/"), 401)
+    later = timezone.now() + timedelta(days=90, seconds=1)
+    with mock.patch("django.utils.timezone.now", return_value=later):  # 90 days later (the cached copy too)
+        assert_error(client.get(f"{API}/assets/"), 401)
     assert not AuthToken.objects.exists()
+
+
+# The token cache (dam/auth.py): revocation and role changes still apply on the very next request -------------
+def test_a_cached_token_costs_no_query_for_itself_or_its_roles(db, fleet, settings):
+    fleet(1)
+    settings.DAM_TOKEN_CACHE_SECONDS = 60
+    client = client_with(issue("alice", "viewer"))
+    with CaptureQueriesContext(connection) as first:
+        assert_ok(client.get(f"{API}/pools/"))
+    assert sum("knox_authtoken" in q["sql"] for q in first.captured_queries) == 1  # token, owner, roles at once
+    assert not any("auth_group" in q["sql"] and "EXISTS" not in q["sql"] for q in first.captured_queries)
+    with CaptureQueriesContext(connection) as second:
+        assert_ok(client.get(f"{API}/pools/"))
+    assert not any("knox_authtoken" in q["sql"] or "auth_group" in q["sql"] for q in second.captured_queries)
+
+
+def test_a_revoked_token_is_refused_on_the_next_request_despite_the_cache(db, fleet, settings):
+    fleet(1)
+    settings.DAM_TOKEN_CACHE_SECONDS = 3600
+    token = issue("alice", "viewer")
+    client = client_with(token)
+    assert_ok(client.get(f"{API}/assets/"))  # now cached
+    call_command("revoke_token", token=token, stdout=StringIO())
+    assert_error(client.get(f"{API}/assets/"), 401)
+
+
+@pytest.mark.parametrize("change", ["deactivated", "role taken", "role taken from the group"])
+def test_an_owner_changed_is_seen_on_the_next_request_despite_the_cache(db, fleet, settings, change):
+    fleet(1)
+    settings.DAM_TOKEN_CACHE_SECONDS = 3600
+    client = client_with(issue("alice", "staff"))
+    assert_ok(client.get(f"{API}/assets/"))  # now cached
+    user = AuthToken.objects.get().user
+    if change == "deactivated":
+        user.is_active = False
+        user.save()
+    elif change == "role taken":
+        user.groups.clear()
+    else:
+        user.groups.get().user_set.remove(user)
+    assert_error(client.get(f"{API}/assets/"), 401 if change == "deactivated" else 403)
 
 
 def test_a_token_expires_by_itself(db, fleet):
@@ -221,7 +263,22 @@ def test_throttling_counts_each_token_in_the_shared_cache(db, fleet, settings):
     assert int(response["Retry-After"]) > 0 and "throttled" in body["detail"]
     assert_ok(second.get(f"{API}/assets/"))  # another token of the same user has its own count
     digest = AuthToken.objects.order_by("created").first().digest
-    assert len(cache.get(f"throttle_token_token:{digest[:32]}")) == 3  # counted where every process sees it
+    window = int(time.time() // 60)
+    assert cache.get(f"throttle_token_token:{digest[:32]}:{window}") == 4  # counted where every process sees it
+
+
+def test_the_throttle_window_ends_and_retry_after_says_when(db, fleet, settings):
+    fleet(1)
+    settings.DAM_THROTTLE_RATE = "2/s"
+    client = client_with(issue("alice", "viewer"))
+    time.sleep(1 - time.time() % 1)  # at the start of a window: the three requests fall in one
+    for _ in range(2):
+        assert_ok(client.get(f"{API}/pools/"))
+    response = client.get(f"{API}/pools/")
+    assert_error(response, 429)
+    assert response["Retry-After"] == "1"
+    time.sleep(1 - time.time() % 1 + 0.05)  # the next window
+    assert_ok(client.get(f"{API}/pools/"))
 
 
 def test_throttling_lets_requests_through_when_the_cache_is_down(db, fleet, settings):
