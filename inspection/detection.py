@@ -66,6 +66,7 @@ class Result:
     confirmed_detected: dict[int, Tally] = field(default_factory=dict)  # whole curve, by magnitude
     predicted_pct: dict[str, float | None] = field(default_factory=dict)  # per check: median over trials
     disturbed_runs: int = 0
+    false_fail_by_family: dict[str, Tally] = field(default_factory=dict)  # cpu, memory, disk: any of its curves
 
     def detection_at(self, magnitude: int) -> float:
         tallies = [self.detected[(mode, magnitude)] for mode in MODES]
@@ -164,6 +165,9 @@ def simulate(runs: list[dict], *, train: int, trials: int, tolerances: dict | No
         result.false_fail.add(not all(c.passed for c in checks))
         for check in checks:
             result.false_fail_by_check[check.name].add(not check.passed)
+        for family in {family_of(c) for c in curves}:
+            result.false_fail_by_family.setdefault(family, Tally()).add(
+                any(not c.passed for c in checks if family_of(c.name) == family))
         for curve in curves:
             found = verdict.curve_detectable_pct([spec_of[k] for k in by_curve[curve]],
                                                  verdict.tolerance_for(curve, tolerances))
@@ -234,3 +238,72 @@ def verdict_lines(result: Result) -> list[str]:
             f"whole verdict, healthy machines: failed {pct(result.verdict_failed)}, inconclusive "
             f"{pct(result.verdict_inconclusive)} (first run alone: failed {pct(result.false_fail)})",
             f"whole verdict, a whole curve degraded (not passed): {caught}"]
+
+
+@dataclass
+class UnderLoad:
+    """Healthy machines measured under background load, judged against baselines learned from quiet runs (as a
+    fleet's baselines are: from its passes) — the server's whole verdict, and each family's first-run fails."""
+    runs: int
+    trials: int
+    disturbed_runs: int
+    passed: Tally = field(default_factory=Tally)
+    inconclusive: Tally = field(default_factory=Tally)
+    failed: Tally = field(default_factory=Tally)
+    first_run_failed: Tally = field(default_factory=Tally)
+    failed_by_family: dict[str, Tally] = field(default_factory=dict)  # the whole verdict's fails, by family
+
+
+def family_of(curve: str) -> str:
+    """cpu, memory or disk: the check families the goals are set for."""
+    return curve.split(".", 1)[0]
+
+
+def judge_under_load(quiet: list[dict], loaded: list[dict], *, train: int, trials: int,
+                     tolerances: dict | None = None, seed: int = 1, model_name: str = "simulated",
+                     limits: dict | None = None) -> UnderLoad:
+    """Each trial: a baseline learned from `train` quiet runs, a healthy machine whose first run and two
+    confirming repeats are three of the loaded runs, judged as the server judges (failed, inconclusive, passed)."""
+    if len(quiet) < train or len(loaded) < 1 + CONFIRM_REPEATS:
+        raise ValueError(f"need {train} quiet runs and {1 + CONFIRM_REPEATS} loaded ones")
+    quiet = [_split(r)[0] for r in quiet]
+    split = [_split(r) for r in loaded]
+    runs, disturbance = [m for m, _ in split], [d for _, d in split]
+    limits = limits or {}
+    keys = sorted(set(common_points(quiet)) & set(common_points(runs)))
+    rng = random.Random(seed)
+    result = UnderLoad(runs=len(runs), trials=trials,
+                       disturbed_runs=sum(1 for d in disturbance if verdict.disturbed_groups(d, limits)))
+    for family in ("cpu", "memory", "disk"):
+        result.failed_by_family[family] = Tally()
+    for _ in range(trials):
+        specs = learn(rng.sample(quiet, train), keys, tolerances)
+        tested = rng.sample(range(len(runs)), 1 + CONFIRM_REPEATS)
+        first = runs[tested[0]]
+        checks = verdict.performance_checks(baselines=specs, measurements=first, model_name=model_name,
+                                            tolerances=tolerances)
+        result.first_run_failed.add(not all(c.passed for c in checks))
+        judged = _whole_verdict(first, [runs[i] for i in tested[1:]], [disturbance[i] for i in tested], specs,
+                                limits=limits, tolerances=tolerances, model_name=model_name)
+        result.passed.add(judged == "passed")
+        result.inconclusive.add(judged == "inconclusive")
+        result.failed.add(judged == "failed")
+        failing = {family_of(c.name) for c in checks if not c.passed}
+        for family, tally in result.failed_by_family.items():
+            tally.add(judged == "failed" and family in failing)
+    return result
+
+
+def family_lines(result: Result) -> list[str]:
+    """The goals' figures per check family: first-run false fails and detection of a 15 % whole-curve loss."""
+    lines = []
+    for family in ("cpu", "memory", "disk"):
+        curves = [c for c in result.checks if family_of(c) == family]
+        if not curves:
+            continue
+        ff = result.false_fail_by_family[family]
+        caught = Tally(sum(result.detected_by_check[("whole curve", c, 15)].trials for c in curves),
+                       sum(result.detected_by_check[("whole curve", c, 15)].hits for c in curves))
+        lines.append(f"family {family}: false fails (first run) {ff.rate:.1f}%, "
+                     f"detection@15% (whole curve) {caught.rate:.1f}%")
+    return lines

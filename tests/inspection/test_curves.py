@@ -235,3 +235,34 @@ def test_detection_power_of_steady_runs():
     assert result.false_fail.rate == 0.0
     assert result.detected[("one point", 5)].rate < 100.0  # 5 % is within the 5 % floor of a single point
     assert detection.table(result)[-1].startswith("| **whole inspection** | | **0.0%** |")
+    assert detection.family_lines(result) == [
+        "family cpu: false fails (first run) 0.0%, detection@15% (whole curve) 100.0%",
+        "family disk: false fails (first run) 0.0%, detection@15% (whole curve) 100.0%"]
+
+
+def test_runs_under_load_judged_against_quiet_baselines_are_inconclusive_when_disturbed_and_failed_when_not():
+    # given quiet runs of a memory curve with 1 % noise, and runs under load that copy 40 % slower
+    import random
+    rng = random.Random(5)
+
+    def run(level: float, others_cpu: float) -> dict:
+        points = {f"memory.copy_mb_per_s[{size}]": 20000.0 * level * rng.gauss(1, 0.01)
+                  for size in ("16KiB", "1MiB", "64MiB")}
+        return {"measurements": points,
+                "disturbance": {"curves": {"memory": {"others_cpu_pct": others_cpu, "attempts": 3}}}}
+
+    quiet = [run(1.0, 0.0) for _ in range(20)]
+    limits = {"others_cpu_pct": 25.0}
+
+    # when the slow runs were measured while other processes took 80 % of the CPU
+    disturbed = detection.judge_under_load(quiet, [run(0.6, 80.0) for _ in range(6)], train=10, trials=50,
+                                           limits=limits)
+    # then no healthy machine fails: each is inconclusive, though its first run alone fails
+    assert (disturbed.failed.rate, disturbed.inconclusive.rate, disturbed.first_run_failed.rate) == (0, 100, 100)
+    assert disturbed.disturbed_runs == 6
+
+    # and when nothing else ran (the meter saw nothing), the same slowness is a confirmed fail of the memory family
+    undisturbed = detection.judge_under_load(quiet, [run(0.6, 0.0) for _ in range(6)], train=10, trials=50,
+                                             limits=limits)
+    assert undisturbed.failed.rate == 100 and undisturbed.failed_by_family["memory"].rate == 100
+    assert undisturbed.failed_by_family["cpu"].rate == 0

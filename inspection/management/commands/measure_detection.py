@@ -3,6 +3,10 @@ their noise, degradations injected; prints the table (README: "Detection power, 
 
     .venv/bin/python manage.py measure_detection [--runs 40] [--train 20] [--trials 1000] [--save runs.json]
 
+`--measure-only --save loaded.json` takes runs and judges nothing (bench/detection.sh takes them under background
+load); `--load quiet.json --loaded loaded.json` then judges each loaded run as a healthy machine against baselines
+learned from the quiet ones, with the server's whole verdict (failed, inconclusive or passed).
+
 The last line is `detection@15%: <rate>% false-fail: <rate>%`: the share of 15 % degradations caught (one point
 and whole curve together) and the share of healthy runs failed by their first run alone. Above it, the server's
 whole verdict (confirmed on repeats, inconclusive when disturbed) and how many runs were disturbed; the table puts
@@ -39,8 +43,14 @@ class Command(BaseCommand):
         parser.add_argument("--save", type=Path, help="also write the runs to this JSON file")
         parser.add_argument("--load", type=Path, help="judge runs saved earlier instead of measuring")
         parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--measure-only", action="store_true",
+                            help="take the runs and --save them, judge nothing (e.g. under background load)")
+        parser.add_argument("--loaded", type=Path,
+                            help="runs saved under background load: judge each as a healthy machine against "
+                                 "baselines learned from the main (quiet) runs, with the server's whole verdict")
 
-    def handle(self, *args, runs, train, trials, profile, seconds, tolerances, save, load, seed, **options):
+    def handle(self, *args, runs, train, trials, profile, seconds, tolerances, save, load, seed, measure_only,
+               loaded, **options):
         tolerances = json.loads(tolerances) if tolerances else settings.DAM_TOLERANCES
         if load:
             taken = json.loads(load.read_text())
@@ -49,6 +59,8 @@ class Command(BaseCommand):
             taken = self.take_runs(runs, profile, seconds if seconds is not None else profile_seconds(profile))
         if save:
             save.write_text(json.dumps(taken))
+        if measure_only:
+            return
         try:
             result = detection.simulate(taken, train=train, trials=trials, tolerances=tolerances, seed=seed,
                                         limits=disturbance_limits())
@@ -65,7 +77,24 @@ class Command(BaseCommand):
             self.stdout.write(f"detection, {mode}: {rates}")
         for line in detection.verdict_lines(result):
             self.stdout.write(line)
+        for line in detection.family_lines(result):
+            self.stdout.write(line)
+        if loaded:
+            self.under_load(taken, json.loads(loaded.read_text()), train=train, trials=trials,
+                            tolerances=tolerances, seed=seed)
         self.stdout.write(f"detection@15%: {result.detection_at(15):.1f}% false-fail: {result.false_fail.rate:.1f}%")
+
+    def under_load(self, quiet, loaded, **options):
+        try:
+            found = detection.judge_under_load(quiet, loaded, limits=disturbance_limits(), **options)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        families = ", ".join(f"{f} {t.rate:.1f}%" for f, t in found.failed_by_family.items())
+        self.stdout.write(f"under load: {found.runs} runs, {found.disturbed_runs} disturbed beyond the limits; "
+                          f"{found.trials} healthy machines judged against quiet baselines: "
+                          f"passed {found.passed.rate:.1f}%, inconclusive {found.inconclusive.rate:.1f}%, "
+                          f"failed {found.failed.rate:.1f}% (by family: {families}); "
+                          f"first run alone failed {found.first_run_failed.rate:.1f}%")
 
     def take_runs(self, runs: int, profile: str, seconds: float) -> list[dict]:
         scratch = Path(settings.DAM_SCRATCH_DIR) / "detection"
