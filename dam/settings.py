@@ -118,7 +118,7 @@ WSGI_APPLICATION = "dam.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "dam" / "templates"],
+        "DIRS": [],  # every template lives in an app (the console's, listed first, override the admin's)
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
