@@ -104,11 +104,12 @@ class Supervisor:
         sys.stdout.write(f"{name:<{self.width}} | {line}\n")
         sys.stdout.flush()
 
-    def _read(self, name: str, fd: int) -> None:
+    def _read(self, name: str, fd: int) -> bool:
+        """Print the complete lines the child wrote; False when there was nothing to read."""
         try:
             chunk = os.read(fd, 65536)
         except BlockingIOError:
-            return
+            return False
         data = self.buffers.get(name, b"") + chunk
         *lines, rest = data.split(b"\n")
         if not chunk:  # the child closed its output (it exited)
@@ -117,6 +118,7 @@ class Supervisor:
         self.buffers[name] = rest
         for line in lines:
             self.say(name, line.decode(errors="replace").rstrip("\r"))
+        return bool(chunk)
 
     # --- processes ------------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -183,9 +185,11 @@ class Supervisor:
                     self._signal(self.children[name], signal.SIGKILL, group=True)
                 self.kill_now, self.stopping_since = False, float("inf")
             if not self.running() and self.selector.get_map():
-                # Everyone has exited; a grandchild that kept the output pipe open must not keep us waiting.
+                # Everyone has exited: print what is left in the pipes, but a grandchild that kept one open must
+                # not keep us waiting.
                 for key in list(self.selector.get_map().values()):
-                    self._read(key.data, key.fd)
+                    while key.fd in self.selector.get_map() and self._read(key.data, key.fd):
+                        pass
                     if key.fd in self.selector.get_map():
                         self.selector.unregister(key.fd)
         return status
