@@ -20,12 +20,13 @@ migrate: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py createcachetable
 
-# Embedded default: SQLite and a filesystem broker under ./var (DAM_DATA_DIR); web + worker + beat, Ctrl-C stops all.
+# Embedded default: SQLite and a filesystem broker under ./var (DAM_DATA_DIR); web + worker + beat under one
+# supervisor (dam/run.py): Ctrl-C stops all, none of them outlives it, and a second `make run` on the same data refuses.
 run: migrate
 	$(PY) manage.py load_demo_fleet --if-empty
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	@echo "DAM serves http://127.0.0.1:$(PORT)  (API: /api/v1/, docs: /api/v1/docs/, console: /admin/)"
-	DAM_PORT=$(PORT) .venv/bin/honcho start
+	DAM_PORT=$(PORT) exec $(PY) -m dam.run
 
 # A Redfish BMC for the demo fleet (OpenStack's sushy-emulator, fake driver) on port $(DEMO_BMC_PORT): gives demo-001 …
 # demo-020 their BMC fields and pool demo automatic reboot. Beside `make run`, in a second terminal; Ctrl-C stops it.

@@ -17,8 +17,8 @@ from django.db.models.functions import TruncDate
 from django.core.cache import cache
 from django.utils import timezone
 
-from assets.choices import OUT_OF_SERVICE, AssetState, Transition, state_looks
-from assets.models import Asset, AssetTransition, Fault, HardwareModel, Pool
+from assets.choices import OUT_OF_SERVICE, AssetState, RequestStatus, Transition, state_looks
+from assets.models import Asset, AssetTransition, Fault, HardwareModel, IsolationRequest, Pool
 from repairs.choices import WORKABLE
 from repairs.models import RepairTicket
 
@@ -36,13 +36,6 @@ def state_legend() -> list[dict]:
     """The states as the dashboard's script draws them: in order, with their labels and colours (assets/choices.py),
     so the script neither lists states nor makes up labels."""
     return [{**look, "always": look["value"] in ALWAYS_CHARTED} for look in state_looks()]
-
-
-def _isolation_request_model():
-    try:
-        return Asset._meta.get_field("isolation_requests").related_model
-    except Exception:  # noqa: BLE001 - the safety issue's model, when it is there
-        return None
 
 
 def live_counts(now=None) -> dict:
@@ -65,8 +58,7 @@ def live_counts(now=None) -> dict:
         unassigned=Count("id", filter=Q(status__in=WORKABLE, assignee="")),
         overdue=Count("id", filter=RepairTicket.objects.overdue_condition(now)),
     )
-    Request = _isolation_request_model()
-    pending = Request.objects.filter(status="pending").count() if Request else 0
+    pending = IsolationRequest.objects.filter(status=RequestStatus.PENDING).count()
     total = sum(by_state.values())
     out = sum(by_state.get(s, 0) for s in OUT_OF_SERVICE)
     return {

@@ -1,26 +1,17 @@
 """What the inspection page draws: each judged number against its baseline, and the measured curves against the
-baseline band when the checks carry curves.
+baseline band.
 
-Checks come in two shapes, and this reads both:
-- one number per check (measured, expected, limit): drawn as a bullet — the passing band, the baseline, the
-  limit and the measured value, red when it failed;
-- a curve per check (samples over time or load, each with the band it had to stay in): drawn as a line against
-  the band, the failing points marked. The curve is looked for on the check (`curve`, `samples`, `series`,
-  `points`, or inside `detail_json`/`data`) and in the inspection's raw report (`raw["curves"][check name]`); any
-  list of numbers, or of objects with x/y (t, value, measured …) and lo/hi (low, high, band_low, band_high …) will do.
+Checks come in two shapes (inspection/verdict.py), and this reads both:
+- one number per check (measured, expected, limit): an inventory check, or a curve of a single point; drawn as a
+  bullet — the passing band, the baseline, the limit and the measured value, red when it failed;
+- a curve per check (its `points`, each with the band it had to stay in): drawn as a line against the band, the
+  failing points marked.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 GIB = 1024 ** 3
-CURVE_ATTRS = ("curve", "samples", "series", "points")
-X_KEYS = ("x", "t", "at", "time", "second", "seconds", "load", "step", "i", "index")
-Y_KEYS = ("y", "value", "measured", "v", "mb_per_s", "ms")
-LO_KEYS = ("lo", "low", "band_low", "lower", "min", "floor")
-HI_KEYS = ("hi", "high", "band_high", "upper", "max", "ceiling")
-EXPECTED_KEYS = ("expected", "baseline", "mid", "median")
 
 
 # The words staff use for the checks DAM runs; any other check keeps its own name.
@@ -113,135 +104,31 @@ def bullet(check) -> Bullet:
     return b
 
 
-def _pick(point: dict, keys):
-    for key in keys:
-        if key in point and isinstance(point[key], (int, float)):
-            return point[key]
-    return None
+def curve(check) -> dict | None:
+    """The check's curve with its band and failing points, for Chart.js; None if the check has no curve.
 
-
-def _nth(value, i):
-    """A band given once for the whole curve, or one value per point."""
-    if isinstance(value, list):
-        return value[i] if i < len(value) else None
-    return value
-
-
-def _normalise(raw, *, check) -> list[dict] | None:
-    """[{x, y, lo, hi, fail}] from any of the shapes above, or None."""
-    if isinstance(raw, dict):
-        for key in ("points", "samples", "values", "series", "curve", "data"):
-            if isinstance(raw.get(key), list):
-                band = {k: raw.get(k) for k in (*LO_KEYS, *HI_KEYS) if isinstance(raw.get(k), (int, float, list))}
-                points = _normalise(raw[key], check=check)
-                if points and band:
-                    lo = next((band[k] for k in LO_KEYS if k in band), None)
-                    hi = next((band[k] for k in HI_KEYS if k in band), None)
-                    for i, p in enumerate(points):
-                        p["lo"] = p["lo"] if p["lo"] is not None else _nth(lo, i)
-                        p["hi"] = p["hi"] if p["hi"] is not None else _nth(hi, i)
-                return points
-        return None
-    if not isinstance(raw, list) or not raw:
-        return None
-    points = []
-    for i, item in enumerate(raw):
-        if isinstance(item, (int, float)):
-            points.append({"x": i, "y": float(item), "lo": None, "hi": None, "fail": None, "label": None})
-        elif isinstance(item, (list, tuple)) and len(item) >= 2:
-            points.append({"x": item[0], "y": item[1], "lo": item[2] if len(item) > 2 else None,
-                           "hi": item[3] if len(item) > 3 else None, "fail": None, "label": None})
-        elif isinstance(item, dict):
-            y = _pick(item, Y_KEYS)
-            if y is None:
-                continue
-            x = _pick(item, X_KEYS)
-            fail = item.get("fail", item.get("failed"))
-            if fail is None and "passed" in item:
-                fail = not item["passed"]
-            label = item.get("label") or item.get("key")
-            points.append({"x": i if x is None else x, "y": y, "lo": _pick(item, LO_KEYS),
-                           "hi": _pick(item, HI_KEYS), "fail": fail, "expected": _pick(item, EXPECTED_KEYS),
-                           "label": str(label) if label is not None else None})
-    return points or None
-
-
-def curve(check, raw_report: dict | None) -> dict | None:
-    """The check's curve with its band and failing points, for Chart.js; None if the check has no curve."""
-    found = None
-    for attr in CURVE_ATTRS:
-        value = getattr(check, attr, None)
-        if value:
-            found = value
-            break
-    if found is None:
-        for attr in ("detail_json", "data"):
-            value = getattr(check, attr, None)
-            if isinstance(value, dict):
-                found = next((value[a] for a in CURVE_ATTRS if value.get(a)), None)
-                if found:
-                    break
-    if found is None and isinstance(raw_report, dict):
-        curves = raw_report.get("curves")
-        if isinstance(curves, dict):
-            found = curves.get(check.name)
-    points = _normalise(found, check=check) if found is not None else None
+    A performance check carries its curve in `points`, one dict per point as the verification engine judged it
+    (inspection/verdict.py: key, x, label, measured, expected, low, high, passed …); an inventory check has none."""
+    points = [{"x": p["x"] if p.get("x") is not None else i, "y": p["measured"], "lo": p.get("low"),
+               "hi": p.get("high"), "fail": not p.get("passed", False), "expected": p.get("expected"),
+               "label": p.get("label")}
+              for i, p in enumerate(getattr(check, "points", None) or []) if p.get("measured") is not None]
     if not points:
         return None
-    higher_is_better = not (check.limit is not None and check.expected is not None and check.limit > check.expected)
-    for p in points:
-        # A point without its own band gets the check's: from the limit to the baseline's mirror image.
-        if p["lo"] is None and p["hi"] is None and check.limit is not None and check.expected is not None:
-            spread = abs(check.expected - check.limit)
-            p["lo"], p["hi"] = check.expected - spread, check.expected + spread
-        if p["fail"] is None:
-            if higher_is_better and p["lo"] is not None:
-                p["fail"] = p["y"] < p["lo"]
-            elif not higher_is_better and p["hi"] is not None:
-                p["fail"] = p["y"] > p["hi"]
-            else:
-                p["fail"] = False
     return {"name": check.name, "label": label(check.name), "unit": check.unit, "passed": check.passed,
             "expected": check.expected, "limit": check.limit, "points": points}
 
 
-POINT_NAME = re.compile(r"^(?P<curve>[^\[]+)\[(?P<x>[^\]]+)\]$")
-
-
-def _curves_from_point_checks(checks) -> list[dict]:
-    """Checks stored one per point (`disk.seq_write_mb_per_s[4KiB]`, `…[1MiB]`) drawn as the curves they form."""
-    groups: dict[str, list] = {}
-    for check in checks:
-        if match := POINT_NAME.match(check.name):
-            groups.setdefault(match["curve"], []).append((match["x"], check))
-    curves = []
-    for name, members in groups.items():
-        if len(members) < 2:
-            continue
-        points = []
-        for x, check in members:
-            lo = hi = None
-            if check.expected is not None and check.limit is not None:
-                spread = abs(check.expected - check.limit)
-                lo, hi = check.expected - spread, check.expected + spread
-            points.append({"x": len(points), "label": x, "y": check.measured, "lo": lo, "hi": hi,
-                           "fail": not check.passed, "expected": check.expected})
-        curves.append({"name": name, "label": label(name), "unit": members[0][1].unit, "passed": all(c.passed for _, c in members),
-                       "expected": None, "limit": None, "points": points})
-    return curves
-
-
 def inspection_charts(inspection) -> dict:
     checks = list(inspection.checks.all())
-    # A curve of one point is a single number: it is drawn as one, against its band.
-    curves = [c for c in (curve(check, inspection.raw) for check in checks) if c and len(c["points"]) > 1]
-    curves += _curves_from_point_checks(checks)
+    # A curve of one point is a single number: it is drawn as one, against its band. Inventory checks (the CPU
+    # count, the memory, each filesystem's size) have no curve: each is its own bullet, however many there are.
+    curves = [c for c in map(curve, checks) if c and len(c["points"]) > 1]
     curves.sort(key=lambda c: c["passed"])  # the failed ones first: that is what the technician came for
     drawn = {c["name"] for c in curves}
     return {
         # A check drawn as a curve is not drawn again as a single number.
-        "bullets": [bullet(c) for c in checks if c.name not in drawn and not (
-            POINT_NAME.match(c.name) and POINT_NAME.match(c.name)["curve"] in drawn)],
+        "bullets": [bullet(c) for c in checks if c.name not in drawn],
         "curves": curves,
         "failed": [c for c in checks if not c.passed],
     }

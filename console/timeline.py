@@ -13,8 +13,9 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
-from assets.models import Asset
+from assets.models import Asset, AutomationDecision, IsolationRequest
 from console.ui import SEVERITY_TONE, VERDICT_TONE
+from integrations.models import BmcCall
 
 ROWS = 100
 # The kinds of event, in the order of the timeline's filter chips.
@@ -40,19 +41,10 @@ class Event:
         return f"state-{self.state}" if self.state else f"tone-{self.tone or 'plain'}"
 
 
-def _related(name: str):
-    """A model that builds on assets, reached through its reverse relation (this app may read them all; the
-    reverse name keeps the timeline working whatever app holds the model)."""
-    try:
-        return Asset._meta.get_field(name).related_model
-    except Exception:  # noqa: BLE001 - a model that has not landed (yet) just adds nothing
-        return None
-
-
 def _faults(asset: Asset, rows: int) -> list[Event]:
     events = []
     for f in asset.faults.order_by("-id")[:rows]:
-        repeat = getattr(f, "repeat_of_id", None)
+        repeat = f.repeat_of_id
         events.append(Event(
             at=f.received_at, kind="fault", tone=SEVERITY_TONE.get(f.severity, "info"),
             title=f"{f.severity} {f.component} fault", detail=f.summary, actor=f.detector,
@@ -71,16 +63,14 @@ def _tickets(asset: Asset, rows: int) -> list[Event]:
     events = []
     for t in asset.repair_tickets.order_by("-id")[:rows]:
         url = reverse("admin:repairs_repairticket_change", args=[t.pk])
-        action = getattr(t, "repair_action", "")
-        plan = f" — planned: {t.get_repair_action_display().lower()}" if action else ""
-        escalation = getattr(t, "escalation", "")
+        plan = f" — planned: {t.get_repair_action_display().lower()}" if t.repair_action else ""
         events.append(Event(at=t.opened_at, kind="ticket", tone="warn", title=f"ticket #{t.pk} opened{plan}",
-                            detail=t.summary + (f" (escalated: {escalation})" if escalation else ""),
+                            detail=t.summary + (f" (escalated: {t.escalation})" if t.escalation else ""),
                             actor=t.opened_by, url=url))
         if t.resolved_at:
-            performed = getattr(t, "performed_action", "")
             events.append(Event(at=t.resolved_at, kind="ticket", tone="info",
-                                title=f"ticket #{t.pk} resolved" + (f" ({performed})" if performed else ""),
+                                title=f"ticket #{t.pk} resolved" + (f" ({t.performed_action})" if t.performed_action
+                                                                     else ""),
                                 detail=t.action_taken, url=url))
         if t.closed_at:
             cancelled = t.status == "cancelled"
@@ -106,20 +96,16 @@ def _automation(asset: Asset, rows: int) -> list[Event]:
     """Automation's decisions that did *not* move the machine (those that did are transitions already), and the
     isolation requests waiting for, or decided by, staff."""
     events = []
-    Decision = _related("automation_decisions")
-    if Decision is not None:
-        for d in Decision.objects.filter(asset=asset).exclude(decision="isolated").order_by("-id")[:rows]:
-            events.append(Event(at=d.at, kind="automation", tone="warn", title=f"automation: {d.get_decision_display()}",
-                                detail=d.reason, actor=d.actor))
-    Request = _related("isolation_requests")
-    if Request is not None:
-        for r in Request.objects.filter(asset=asset).order_by("-id")[:rows]:
-            events.append(Event(at=r.requested_at, kind="automation", tone="warn",
-                                title=f"isolation request #{r.pk}: waits for approval", detail=r.reason))
-            if r.decided_at:
-                events.append(Event(at=r.decided_at, kind="automation", tone="info",
-                                    title=f"isolation request #{r.pk} {r.get_status_display().lower()}",
-                                    detail=r.decision_reason, actor=r.decided_by))
+    for d in AutomationDecision.objects.filter(asset=asset).exclude(decision="isolated").order_by("-id")[:rows]:
+        events.append(Event(at=d.at, kind="automation", tone="warn", title=f"automation: {d.get_decision_display()}",
+                            detail=d.reason, actor=d.actor))
+    for r in IsolationRequest.objects.filter(asset=asset).order_by("-id")[:rows]:
+        events.append(Event(at=r.requested_at, kind="automation", tone="warn",
+                            title=f"isolation request #{r.pk}: waits for approval", detail=r.reason))
+        if r.decided_at:
+            events.append(Event(at=r.decided_at, kind="automation", tone="info",
+                                title=f"isolation request #{r.pk} {r.get_status_display().lower()}",
+                                detail=r.decision_reason, actor=r.decided_by))
     return events
 
 
@@ -128,11 +114,8 @@ BMC_TONE = {"ok": "info", "failed": "bad"}
 
 def _bmc_calls(asset: Asset, rows: int) -> list[Event]:
     """Every call to the machine's BMC (power by staff, the auto-repair job's reset): who, what, and its answer."""
-    Call = _related("bmc_calls")
-    if Call is None:
-        return []
     events = []
-    for c in Call.objects.filter(asset=asset).order_by("-id")[:rows]:
+    for c in BmcCall.objects.filter(asset=asset).order_by("-id")[:rows]:
         what = "waiting for power on" if c.action == "wait_on" else f"power {c.action}"
         sent = f" ({c.reset_type})" if c.reset_type else ""
         events.append(Event(at=c.at, kind="bmc", tone=BMC_TONE.get(c.outcome, "info"),

@@ -4,6 +4,8 @@ import os
 from celery import Celery
 from celery.signals import task_prerun
 
+from dam import embedded
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dam.settings")
 
 app = Celery("dam")
@@ -11,6 +13,24 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # The apps' jobs live in <app>/tasks.py; the lifecycle's in lifecycle/tasks.py (a package, not an installed app).
 app.autodiscover_tasks()
 app.autodiscover_tasks(["lifecycle"])
+
+
+@app.on_configure.connect(weak=False)
+def _prepare_data_directory(sender=None, **kwargs):
+    """Sent when the app first reads its configuration, before the Django settings it reads it from are loaded in
+    a worker or beat: the data directory and the secret key are then there for the settings to read."""
+    embedded.prepare()
+
+
+@app.on_after_configure.connect(weak=False)
+def _embedded_broker(sender=None, source=None, **kwargs):
+    """"filesystem://" means DAM's own filesystem transport, which writes each message whole before a worker can see
+    it (dam/broker.py). An alias, not broker_transport: a URL given later (CELERY_BROKER_WRITE_URL) still decides.
+    Set here, once the configuration is read and before any connection is made from it."""
+    urls = (source.broker_url, source.broker_read_url, source.broker_write_url)
+    if any(str(url or "").startswith("filesystem://") for url in urls):
+        from kombu.transport import TRANSPORT_ALIASES
+        TRANSPORT_ALIASES["filesystem"] = "dam.broker:Transport"
 
 
 @task_prerun.connect(weak=False)

@@ -15,6 +15,8 @@ from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
+from dam import embedded
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -29,22 +31,21 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DATA_DIR = Path(os.environ.get("DAM_DATA_DIR", BASE_DIR / "var")).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+# Settings only read the environment and the data directory: the commands that start DAM make the directory and
+# the secret-key file before loading them (dam/embedded.py).
+DATA_DIR = embedded.data_dir()
 
 
 def _secret_key() -> str:
-    """Production passes DJANGO_SECRET_KEY; the embedded default keeps a random key in the data directory."""
+    """Production passes DJANGO_SECRET_KEY; the embedded default keeps a random key in the data directory, made by
+    the command that started this process (dam/embedded.py). A process started some other way on a fresh data
+    directory (a test run, a script) signs with a random key of its own, for its lifetime only."""
     if key := os.environ.get("DJANGO_SECRET_KEY"):
         return key
     if env_bool("DAM_PRODUCTION", False):
         raise ImproperlyConfigured("DAM_PRODUCTION=1 needs DJANGO_SECRET_KEY in the environment "
                                    "(50 or more random characters).")
-    key_file = DATA_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    return embedded.read_secret_key() or secrets.token_urlsafe(50)
 
 
 SECRET_KEY = _secret_key()
@@ -117,7 +118,7 @@ WSGI_APPLICATION = "dam.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "dam" / "templates"],
+        "DIRS": [],  # every template lives in an app (the console's, listed first, override the admin's)
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -160,16 +161,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Jobs (Celery) --------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://localhost//")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    # kombu's filesystem transport: the embedded broker, one file per message in the data directory.
+    # kombu's filesystem transport: the embedded broker, one file per message in the data directory. The Celery app
+    # makes "filesystem://" mean DAM's own transport (dam/celery.py), which makes these folders when it connects.
     _queue_dir = DATA_DIR / "broker" / "queue"
     _processed_dir = DATA_DIR / "broker" / "processed"
     _control_dir = DATA_DIR / "broker" / "control"
-    for _dir in (_queue_dir, _processed_dir, _control_dir):
-        _dir.mkdir(parents=True, exist_ok=True)
-    # "filesystem://" means DAM's own filesystem transport, which writes each message whole before a worker can see
-    # it (dam/broker.py). An alias, not broker_transport: a URL given later (CELERY_BROKER_WRITE_URL) still decides.
-    from kombu.transport import TRANSPORT_ALIASES
-    TRANSPORT_ALIASES["filesystem"] = "dam.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),

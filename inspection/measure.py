@@ -33,8 +33,6 @@ from inspection.verdict import over_limits
 
 KiB, MiB = 1024, 1024 * 1024
 BLOCK_SIZES = (4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, 1 * MiB)
-DISK_CURVES = ("disk.seq_write_mb_per_s", "disk.seq_read_mb_per_s", "disk.rand_write_mb_per_s",
-               "disk.rand_read_mb_per_s")
 
 
 def tail_curve(curve: str, tail: str) -> str:

@@ -16,7 +16,7 @@ def channel(tmp_path):
         folder.mkdir()
     options = {"data_folder_in": str(folders["queue"]), "data_folder_out": str(folders["queue"]),
                "processed_folder": str(folders["processed"]), "control_folder": str(folders["control"])}
-    # (the settings make it the "filesystem" alias when the embedded broker is in use; here it is named directly,
+    # (the Celery app makes it the "filesystem" alias when the embedded broker is in use; here it is named directly,
     # so the test runs whatever the broker of this run)
     with Connection("filesystem://localhost//", transport="dam.broker:Transport",
                     transport_options=options) as connection:

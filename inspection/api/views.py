@@ -7,6 +7,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 import lifecycle
+from assets.models import Asset
 from dam.permissions import IsAgent
 from dam.roles import AGENT, roles_of
 from inspection import services
@@ -45,7 +46,8 @@ class AgentInspectionViewSet(viewsets.GenericViewSet):
     def get_queryset(self):
         return agent_only_own_host(self.request, super().get_queryset())
 
-    @extend_schema(responses={200: AgentAssignmentSerializer, 204: OpenApiResponse(description="Nothing to do.")})
+    @extend_schema(responses={200: AgentAssignmentSerializer, 204: OpenApiResponse(description="Nothing to do."),
+                              404: OpenApiResponse(description="DAM has no asset of this hostname.")})
     @action(detail=False, methods=["get"])
     def next(self, request):
         hostname = request.query_params.get("hostname", request.user.username)
@@ -53,6 +55,12 @@ class AgentInspectionViewSet(viewsets.GenericViewSet):
             raise PermissionDenied(f"This agent token belongs to {request.user.username}, not {hostname}.")
         inspection = self.get_queryset().filter(verdict=Verdict.PENDING).order_by("id").first()
         if inspection is None:
+            # "Nothing to do" would leave an agent started under the wrong name (or before its host was added)
+            # waiting forever: a host DAM does not know is said so, by name.
+            if not Asset.objects.filter(hostname=hostname).exists():
+                return Response({"detail": f"DAM has no asset named {hostname!r}: add it, or run the agent with "
+                                           f"--hostname set to the name DAM knows this host by.",
+                                 "hostname": hostname}, status=status.HTTP_404_NOT_FOUND)
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(self.get_serializer(inspection).data)
 

@@ -339,24 +339,6 @@ def test_the_inspection_page_draws_each_check_and_marks_the_failing_one(admin_cl
     assert 'class="bullet pass"' in page
 
 
-@pytest.mark.parametrize("shape", [
-    {"curve": [3300, 3290, 1200, 3310]},
-    {"samples": [{"t": 0, "value": 3300}, {"t": 1, "value": 3290}, {"t": 2, "value": 1200, "failed": True},
-                 {"t": 3, "value": 3310}]},
-    {"raw": {"curves": {"cpu.sha256_mb_per_s": {"points": [[0, 3300], [1, 3290], [2, 1200], [3, 3310]],
-                                                "lo": 2310, "hi": 4290}}}},
-])
-def test_curves_are_read_from_either_shape_with_the_failing_points_marked(shape):
-    check = SimpleNamespace(name="cpu.sha256_mb_per_s", unit="MB/s", expected=3300.0, limit=2310.0, passed=False,
-                            **{k: v for k, v in shape.items() if k != "raw"})
-
-    curve = inspection_chart.curve(check, shape.get("raw"))
-
-    assert [p["y"] for p in curve["points"]] == [3300, 3290, 1200, 3310]
-    assert [p["fail"] for p in curve["points"]] == [False, False, True, False]
-    assert curve["points"][0]["lo"] == pytest.approx(2310)
-
-
 def test_the_verification_engines_curve_points_are_drawn_with_their_own_band():
     check = SimpleNamespace(name="disk.seq_write_mb_per_s", unit="MB/s", expected=1400.0, limit=1200.0, passed=False,
                             points=[{"key": "disk.seq_write_mb_per_s[4KiB]", "x": 4096, "label": "4 KiB",
@@ -365,26 +347,35 @@ def test_the_verification_engines_curve_points_are_drawn_with_their_own_band():
                                      "measured": 600.0, "expected": 1400.0, "low": 1200.0, "high": 1600.0,
                                      "passed": False}])
 
-    curve = inspection_chart.curve(check, {})
+    curve = inspection_chart.curve(check)
 
     assert [(p["label"], p["y"], p["lo"], p["hi"], p["fail"]) for p in curve["points"]] == [
         ("4 KiB", 300.0, 280.0, 360.0, False), ("1 MiB", 600.0, 1200.0, 1600.0, True)]
 
 
-def test_checks_stored_one_per_point_are_drawn_as_one_curve():
-    def point(x, measured, passed):
-        return SimpleNamespace(name=f"memory.copy_mb_per_s[{x}]", unit="MB/s", measured=measured, expected=9000.0,
-                               limit=7000.0, passed=passed, detail="")
-    checks = [point("32KiB", 9100.0, True), point("8MiB", 5000.0, False),
-              SimpleNamespace(name="inventory.cpu_logical_cores", unit="cores", measured=8, expected=8, limit=8,
-                              passed=True, detail="")]
-    inspection = SimpleNamespace(checks=SimpleNamespace(all=lambda: checks), raw={})
+def test_a_model_with_two_filesystems_gets_a_bullet_for_each_not_a_curve(admin_client, asset):
+    model = asset.hardware_model
+    model.disks = [{"mount": "/", "size_bytes": 100 * 1024 ** 3}, {"mount": "/data", "size_bytes": 400 * 1024 ** 3}]
+    model.save()
+    ticket = in_repair(asset)
+    lifecycle.resolve_ticket(ticket_id=ticket.id, actor="tech", action_taken="swapped the data disk")
+    inspection = Inspection.objects.get(asset=asset)
+    report = {"inventory": {"cpu_logical_cores": model.cpu_logical_cores, "memory_total_bytes": model.memory_bytes,
+                            "disks": [{"mount": "/", "size_bytes": 100 * 1024 ** 3},
+                                      {"mount": "/data", "size_bytes": 300 * 1024 ** 3}]},
+              "measurements": {"cpu.sha256_mb_per_s": 100.0, "memory.copy_mb_per_s": 100.0,
+                               "disk.seq_write_mb_per_s": 100.0, "disk.fsync_p50_ms": 1.0}}
+    lifecycle.inspection_finished(inspection_id=inspection.id, report=report, runner="agent:host-001")
 
     charts = inspection_chart.inspection_charts(inspection)
+    page = admin_client.get(reverse("admin:inspection_inspection_change", args=[inspection.pk])).content.decode()
 
-    [curve] = charts["curves"]
-    assert curve["name"] == "memory.copy_mb_per_s" and [p["fail"] for p in curve["points"]] == [False, True]
-    assert [b.name for b in charts["bullets"]] == ["inventory.cpu_logical_cores"]
+    assert not any(c["name"].startswith("inventory.") for c in charts["curves"])
+    assert {b.name: b.passed for b in charts["bullets"] if b.name.startswith("inventory.disk")} == {
+        "inventory.disk[/]": True, "inventory.disk[/data]": False}
+    assert 'class="bullet pass" data-check="inventory.disk[/]"' in page
+    assert 'class="bullet fail" data-check="inventory.disk[/data]"' in page
+    assert "Filesystem /data size" in page
 
 
 def test_a_check_without_a_curve_draws_its_bullet_only():
@@ -393,7 +384,7 @@ def test_a_check_without_a_curve_draws_its_bullet_only():
 
     bullet = inspection_chart.bullet(check)
 
-    assert inspection_chart.curve(check, {}) is None
+    assert inspection_chart.curve(check) is None
     assert bullet.band_from == 0 and 0 < bullet.band_to < bullet.measured_at == 100 / 1.15
 
 

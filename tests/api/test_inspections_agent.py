@@ -131,6 +131,13 @@ def test_next_is_204_when_nothing_waits(agent):
     assert response.status_code == 204 and not response.content
 
 
+def test_next_for_a_host_dam_does_not_know_is_404_naming_it(api, asset):
+    ghost = api("agent", name="ghost-001")
+    body = assert_error(ghost.get(f"{AGENT}next/"), 404)
+    assert body["hostname"] == "ghost-001" and "'ghost-001'" in body["detail"]
+    assert_error(ghost.get(f"{AGENT}next/?hostname=ghost-001"), 404)
+
+
 def test_start_claims_it_once(agent, pending):
     body = assert_ok(agent.post(f"{AGENT}{pending.id}/start/", format="json"))
     assert (body["id"], body["verdict"]) == (pending.id, "running")
@@ -207,7 +214,8 @@ def test_report_missing_fields_is_400(agent, running, report, field):
     assert Inspection.objects.get(pk=running.pk).verdict == "running"
 
 
-def test_agent_of_another_host_cannot_touch_it(api, pending):
+def test_agent_of_another_host_cannot_touch_it(api, pending, make_asset):
+    make_asset("host-999")
     other = api("agent", name="host-999")
     assert other.get(f"{AGENT}next/").status_code == 204
     body = assert_error(other.get(f"{AGENT}next/?hostname=host-001"), 403)

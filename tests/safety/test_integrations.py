@@ -7,10 +7,13 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from celery.signals import task_retry
 
 import lifecycle
+from dam.celery import app as celery_app
 from integrations.models import Delivery, Webhook
 from integrations.services import delivery_send
+from integrations.tasks import MAX_RETRIES, send_delivery
 from repairs.models import RepairTicket
 
 
@@ -81,6 +84,47 @@ def test_a_failing_endpoint_is_retried_and_every_try_recorded(asset, db):
         assert (delivery.status, delivery.attempts, delivery.last_result) == ("delivered", 3, "HTTP 200")
     finally:
         receiver.close()
+
+
+@pytest.fixture
+def retries(eager_jobs):
+    """Jobs run in this process whose retries run too, at once (Celery's eager mode), instead of raising Retry to
+    the caller; yields the countdowns Celery schedules them with. A real worker waits them out:
+    tests/e2e/test_webhook_retry_e2e.py."""
+    seen = []
+
+    def record(sender=None, reason=None, **kwargs):
+        seen.append(reason.when)
+    celery_app.conf.task_eager_propagates = False
+    task_retry.connect(record, weak=False)
+    yield seen
+    task_retry.disconnect(record)
+    celery_app.conf.task_eager_propagates = True
+
+
+def test_a_webhook_whose_receiver_fails_first_is_delivered_by_the_jobs_retries(db, retries):
+    receiver = Receiver(statuses=(503, 502, 200))
+    try:
+        hook = Webhook.objects.create(name="flaky", url=receiver.url, secret="x")
+        delivery = Delivery.objects.create(kind="webhook", webhook=hook, target=hook.url, event="asset.transition",
+                                           payload={"event": "asset.transition"})
+        send_delivery.delay(delivery.id)
+    finally:
+        receiver.close()
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.last_result) == ("delivered", 3, "HTTP 200")
+    assert len(receiver.received) == 3
+    assert retries == [2, 4]  # exponential backoff
+
+
+def test_a_receiver_that_never_answers_is_given_up_after_the_last_retry(db, retries):
+    delivery = Delivery.objects.create(kind="webhook", target="http://127.0.0.1:9/nothing-listens",
+                                       event="asset.transition", payload={})
+    send_delivery.delay(delivery.id)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("failed", MAX_RETRIES + 1)
+    assert "Connection refused" in delivery.last_result
+    assert retries == [2, 4, 8, 16, 32, 64]
 
 
 def test_the_last_failed_try_gives_up_and_says_so(db):
