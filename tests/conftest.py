@@ -7,6 +7,7 @@ from assets.models import Asset, HardwareModel, Pool
 from dam.celery import app as celery_app
 from inspection.demo import demo_model_spec
 from inspection.models import Baseline
+from tests.parallel import worker_environment
 
 
 @pytest.fixture(autouse=True)
@@ -76,3 +77,10 @@ def api(db, capsys):
     def client(role: str, name: str | None = None) -> APIClient:
         return _client_for(name or f"{role}-user", role, capsys)
     return client
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_setupnodes(config, specs):
+    """Under pytest-xdist, each worker process starts with an environment of its own (tests/parallel.py)."""
+    for spec in specs:
+        spec.env.update(worker_environment(spec.id))
