@@ -1,5 +1,6 @@
 """Shared fixtures: a small fleet of this machine's hardware model, and API clients for each role."""
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
@@ -8,6 +9,11 @@ from dam.celery import app as celery_app
 from inspection.demo import demo_model_spec
 from inspection.models import Baseline
 from tests.parallel import worker_environment
+
+
+def pytest_configure(config):
+    """Passwords hashed at one PBKDF2 iteration (tests/hashers.py): before any test makes a user."""
+    settings.PASSWORD_HASHERS = ["tests.hashers.QuickPBKDF2PasswordHasher", *settings.PASSWORD_HASHERS]
 
 
 @pytest.fixture(autouse=True)
