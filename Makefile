@@ -62,9 +62,10 @@ test-sqlite: venv
 	@echo "== tests on SQLite + filesystem broker =="
 	env -u DATABASE_URL -u CELERY_BROKER_URL DAM_QUEUE=dam-test-$$$$ DAM_DATA_DIR=$$(mktemp -d) $(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
+# Tests marked one_backend (pytest.ini) touch neither database nor broker: the SQLite run has done them already.
 test-postgres: venv
-	@echo "== tests on PostgreSQL + Redis =="
-	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) DAM_QUEUE=dam-test-$$$$ DAM_DATA_DIR=$$(mktemp -d) $(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
+	@echo "== tests on PostgreSQL + Redis (not the one_backend tests: the SQLite run has them) =="
+	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) DAM_QUEUE=dam-test-$$$$ DAM_DATA_DIR=$$(mktemp -d) $(PY) -m pytest $(XDIST) -m "not one_backend" $(PYTEST_ARGS)
 
 # A real DAM under steady load for SOAK_SECONDS (default 10 minutes): 0 errors, memory flat. Not part of `make test`.
 soak: venv
