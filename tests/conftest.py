@@ -90,3 +90,17 @@ def pytest_xdist_setupnodes(config, specs):
     """Under pytest-xdist, each worker process starts with an environment of its own (tests/parallel.py)."""
     for spec in specs:
         spec.env.update(worker_environment(spec.id))
+
+
+# Tests that start real processes (workers, servers, a browser) and wait on them, and schemathesis's hundreds of
+# generated requests (dam_schema): the longest of the suite.
+SLOW_FIXTURES = {"live_server", "procs", "worker", "two_workers", "browser", "dam_schema"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """The slow tests first: under pytest-xdist a long test started last keeps one worker busy while the others
+    have nothing left. pytest-django then sorts the tests, stably, into plain-database, transactional and
+    no-database ones (as Django orders them), so within each group the slow ones still come first."""
+    items.sort(key=lambda item: not (item.get_closest_marker("e2e")
+                                     or SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ()))))
