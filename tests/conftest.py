@@ -14,6 +14,23 @@ from tests.parallel import worker_environment
 def pytest_configure(config):
     """Passwords hashed at one PBKDF2 iteration (tests/hashers.py): before any test makes a user."""
     settings.PASSWORD_HASHERS = ["tests.hashers.QuickPBKDF2PasswordHasher", *settings.PASSWORD_HASHERS]
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        from django.db.backends.postgresql.operations import DatabaseOperations
+        DatabaseOperations.sql_flush = _emptied_by_delete(DatabaseOperations.sql_flush)
+
+
+def _emptied_by_delete(truncate):
+    """After each transactional test (live server, real workers, eager jobs) Django empties every table. On
+    PostgreSQL it does that with one TRUNCATE of all of them, which gives each table and index a new file and drops
+    the old ones at commit: about a second a test on this shared machine, minutes of the PostgreSQL run. DELETE
+    empties the same tables, just as well, in a few milliseconds (the foreign keys Django makes are checked at the
+    commit of the flush's one transaction, when every table is empty). Sequences are left as TRUNCATE without
+    RESTART IDENTITY leaves them; a flush that resets them still goes through TRUNCATE."""
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences or not tables:
+            return truncate(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+        return [f"{style.SQL_KEYWORD('DELETE FROM')} {style.SQL_FIELD(self.quote_name(table))};" for table in tables]
+    return sql_flush
 
 
 @pytest.fixture(autouse=True)
