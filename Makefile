@@ -1,8 +1,12 @@
 # DAM: `make run` starts everything on this machine; `make test` runs the whole suite.
 PORT ?= 8000
 PY := .venv/bin/python
-PG_URL ?= postgres://postgres@127.0.0.1:5432/dam_test_$(shell echo $$$$)
-REDIS_URL ?= redis://127.0.0.1:6379/15
+# The test database commits without waiting for its WAL to reach the disk (synchronous_commit=off): a throwaway
+# database loses nothing that matters in a crash, and commits, locks and isolation are PostgreSQL's own as ever; the
+# transactional tests' thousands of small commits no longer each wait on the disk of a machine several runs share.
+PG_URL ?= postgres://postgres@127.0.0.1:5432/dam_test_$(shell echo $$$$)?options=-c%20synchronous_commit%3Doff
+# Each xdist worker takes the next database (tests/parallel.py): 14 and 15 with two workers.
+REDIS_URL ?= redis://127.0.0.1:6379/14
 
 SOAK_SECONDS ?= 600
 
@@ -35,22 +39,37 @@ DEMO_BMC_PORT ?= 8100
 demo-bmc: migrate
 	$(PY) manage.py demo_bmc --port $(DEMO_BMC_PORT)
 
-# SQLite always; PostgreSQL + Redis when they answer (required when CI=true).
+# SQLite always; PostgreSQL + Redis when they answer (required when CI=true). The two runs go side by side, each
+# over TEST_WORKERS pytest-xdist workers (each worker a DAM of its own: tests/parallel.py); most of a run's time is
+# spent waiting on real processes (workers, servers, browsers), so 2 + 2 workers keep the 2 cores busy. Each run
+# writes its own log, printed whole when both are done; `make test` fails if either fails.
+TEST_WORKERS ?= 2
+XDIST = $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist load,)
 test: venv
-	$(MAKE) --no-print-directory test-sqlite
-	@if [ "$$CI" = "true" ] || $(PY) tests/services_up.py; then \
-		$(MAKE) --no-print-directory test-postgres; \
-	else \
-		echo "PostgreSQL or Redis not answering: skipped the PostgreSQL + Redis run (CI=true makes it required)."; \
-	fi
+	@logs=$$(mktemp -d); \
+	if [ "$$CI" = "true" ] || $(PY) tests/services_up.py; then postgres=yes; else postgres=; fi; \
+	( $(MAKE) --no-print-directory test-sqlite > $$logs/sqlite.log 2>&1; echo $$? > $$logs/sqlite.rc ) & \
+	if [ -n "$$postgres" ]; then \
+		( $(MAKE) --no-print-directory test-postgres > $$logs/postgres.log 2>&1; echo $$? > $$logs/postgres.rc ) & \
+	fi; \
+	echo "tests running side by side on SQLite$${postgres:+ and on PostgreSQL + Redis} (logs in $$logs) ..."; \
+	wait; \
+	cat $$logs/sqlite.log; \
+	if [ -n "$$postgres" ]; then cat $$logs/postgres.log; else \
+		echo "PostgreSQL or Redis not answering: skipped the PostgreSQL + Redis run (CI=true makes it required)."; fi; \
+	status=0; for run in sqlite $${postgres:+postgres}; do \
+		rc=$$(cat $$logs/$$run.rc); echo "== $$run: $$([ "$$rc" = 0 ] && echo passed || echo "FAILED (exit $$rc)")"; \
+		[ "$$rc" = 0 ] || status=1; done; \
+	exit $$status
 
 test-sqlite: venv
 	@echo "== tests on SQLite + filesystem broker =="
-	env -u DATABASE_URL -u CELERY_BROKER_URL DAM_QUEUE=dam-test-$$$$ DAM_DATA_DIR=$$(mktemp -d) $(PY) -m pytest $(PYTEST_ARGS)
+	env -u DATABASE_URL -u CELERY_BROKER_URL DAM_QUEUE=dam-test-$$$$ DAM_DATA_DIR=$$(mktemp -d) $(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
+# Tests marked one_backend (pytest.ini) touch neither database nor broker: the SQLite run has done them already.
 test-postgres: venv
-	@echo "== tests on PostgreSQL + Redis =="
-	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) DAM_QUEUE=dam-test-$$$$ DAM_DATA_DIR=$$(mktemp -d) $(PY) -m pytest $(PYTEST_ARGS)
+	@echo "== tests on PostgreSQL + Redis (not the one_backend tests: the SQLite run has them) =="
+	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) DAM_QUEUE=dam-test-$$$$ DAM_DATA_DIR=$$(mktemp -d) $(PY) -m pytest $(XDIST) -m "not one_backend" $(PYTEST_ARGS)
 
 # A real DAM under steady load for SOAK_SECONDS (default 10 minutes): 0 errors, memory flat. Not part of `make test`.
 soak: venv

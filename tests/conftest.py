@@ -1,5 +1,6 @@
 """Shared fixtures: a small fleet of this machine's hardware model, and API clients for each role."""
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
@@ -7,6 +8,29 @@ from assets.models import Asset, HardwareModel, Pool
 from dam.celery import app as celery_app
 from inspection.demo import demo_model_spec
 from inspection.models import Baseline
+from tests.parallel import worker_environment
+
+
+def pytest_configure(config):
+    """Passwords hashed at one PBKDF2 iteration (tests/hashers.py): before any test makes a user."""
+    settings.PASSWORD_HASHERS = ["tests.hashers.QuickPBKDF2PasswordHasher", *settings.PASSWORD_HASHERS]
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        from django.db.backends.postgresql.operations import DatabaseOperations
+        DatabaseOperations.sql_flush = _emptied_by_delete(DatabaseOperations.sql_flush)
+
+
+def _emptied_by_delete(truncate):
+    """After each transactional test (live server, real workers, eager jobs) Django empties every table. On
+    PostgreSQL it does that with one TRUNCATE of all of them, which gives each table and index a new file and drops
+    the old ones at commit: about a second a test on this shared machine, minutes of the PostgreSQL run. DELETE
+    empties the same tables, just as well, in a few milliseconds (the foreign keys Django makes are checked at the
+    commit of the flush's one transaction, when every table is empty). Sequences are left as TRUNCATE without
+    RESTART IDENTITY leaves them; a flush that resets them still goes through TRUNCATE."""
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences or not tables:
+            return truncate(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+        return [f"{style.SQL_KEYWORD('DELETE FROM')} {style.SQL_FIELD(self.quote_name(table))};" for table in tables]
+    return sql_flush
 
 
 @pytest.fixture(autouse=True)
@@ -76,3 +100,24 @@ def api(db, capsys):
     def client(role: str, name: str | None = None) -> APIClient:
         return _client_for(name or f"{role}-user", role, capsys)
     return client
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_setupnodes(config, specs):
+    """Under pytest-xdist, each worker process starts with an environment of its own (tests/parallel.py)."""
+    for spec in specs:
+        spec.env.update(worker_environment(spec.id))
+
+
+# Tests that start real processes (workers, servers, a browser) and wait on them, and schemathesis's hundreds of
+# generated requests (dam_schema): the longest of the suite.
+SLOW_FIXTURES = {"live_server", "procs", "worker", "two_workers", "browser", "dam_schema"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """The slow tests first: under pytest-xdist a long test started last keeps one worker busy while the others
+    have nothing left. pytest-django then sorts the tests, stably, into plain-database, transactional and
+    no-database ones (as Django orders them), so within each group the slow ones still come first."""
+    items.sort(key=lambda item: not (item.get_closest_marker("e2e")
+                                     or SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ()))))

@@ -38,6 +38,12 @@ def start_worker(name: str, log_path: Path, scratch: Path, concurrency: int = 2,
         "DAM_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
         "DAM_INSPECTION_RUNNER": "local",
         "DAM_CHECK_SECONDS": "0.1",
+        "DAM_FULL_CHECK_SECONDS": "0.1",
+        # As in the tests' own process (tests/conftest.py): the suite runs on a busy machine (two backends side by
+        # side, several workers each), and these tests judge the lifecycle, not how disturbed the machine is right
+        # now; a curve measured again and again for the load of the tests beside it only slows them. The test of an
+        # inconclusive verification sets limits of its own (extra_env).
+        "DAM_DISTURBANCE_LIMITS": "{}",
         "DAM_DISK_SCRATCH_BYTES": str(4 * 1024 * 1024),
         "DAM_SCRATCH_DIR": str(scratch),
         **(extra_env or {}),

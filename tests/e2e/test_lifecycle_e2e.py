@@ -12,6 +12,7 @@ from dam.celery import app as celery_app
 from reliability.models import OutboxJob
 from repairs.models import RepairTicket
 from tests.e2e.conftest import ROOT, issue_token, start_worker, stop_worker, wait_for_state
+from tests.reliability.processes import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -62,8 +63,12 @@ def test_an_isolate_worker_isolates_while_the_ticket_waits_for_the_other_worker(
         # when a critical fault arrives, the machine is isolated at once
         post_critical_fault(detector, asset.hostname, "split-1")
         wait_for_state(staff, asset.hostname, "isolated")
-        # and its ticket job is owed to the other queue, which nobody serves yet
+        # and its ticket job is owed to the other queue, which nobody serves yet: sent by the isolate worker right
+        # after the isolation's commit (which the test may see first, on a busy machine)
         ticket_job = OutboxJob.objects.get(task="lifecycle.tasks.open_repair_ticket")
+        wait_until(lambda: OutboxJob.objects.filter(pk=ticket_job.pk, sent_at__isnull=False).exists(), timeout=30,
+                   what="the ticket job sent")
+        ticket_job.refresh_from_db()
         assert ticket_job.sent_at is not None and ticket_job.finished_at is None
 
         # then the worker of the other jobs opens the ticket

@@ -76,6 +76,7 @@ def test_a_wrong_token_is_a_target_down(transactional_db, live_server, tmp_path)
         assert target["health"] == "down" and "401" in target["lastError"], target
 
 
+@pytest.mark.one_backend  # files checked by promtool and amtool: the same on both runs
 def test_the_shipped_alert_rules_and_configs_are_valid():
     promtool = need("promtool")
     for command in ([promtool, "check", "rules", str(DOCS / "dam-alerts.yml")],

@@ -39,6 +39,9 @@ def _why_not(path: Path) -> str | None:
     return None
 
 
+# This machine's disk, measured: no database, no broker, the same work on both runs (pytest.ini: one_backend).
+pytestmark = pytest.mark.one_backend
+
 DISTURBED: list[str] = []  # what else the machine did, past the server's default limits, during a run
 
 

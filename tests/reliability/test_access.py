@@ -291,6 +291,7 @@ def test_throttling_lets_requests_through_when_the_cache_is_down(db, fleet, sett
         assert_ok(client.get(f"{API}/assets/"))
 
 
+@pytest.mark.one_backend  # settings read in a process with an environment of its own: the same on both runs
 @pytest.mark.parametrize("environment, backend", [
     ({}, "FileBasedCache"),
     ({"DATABASE_URL": "postgres://db.example/dam"}, "DatabaseCache"),

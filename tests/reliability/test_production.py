@@ -7,6 +7,7 @@ import secrets
 import subprocess
 import sys
 
+import pytest
 from cryptography.fernet import Fernet
 from django.conf import settings
 
@@ -36,12 +37,18 @@ print(json.dumps({
 """
 
 
+# These run DAM in a process with an environment of their own (no DATABASE_URL: SQLite in tmp_path), whichever
+# backend the test run has: the same work on both runs (pytest.ini: one_backend).
+one_backend = pytest.mark.one_backend
+
+
 def run(argv, tmp_path, **environment):
     env = {"PATH": "/usr/bin:/bin", "DAM_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "dam.settings",
            **environment}
     return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
+@one_backend
 def test_check_deploy_is_clean_with_the_production_environment(tmp_path):
     done = run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], tmp_path,
                **PRODUCTION, DJANGO_SECRET_KEY=secrets.token_urlsafe(50))
@@ -49,6 +56,7 @@ def test_check_deploy_is_clean_with_the_production_environment(tmp_path):
     assert "no issues" in done.stdout
 
 
+@one_backend
 def test_without_the_switch_check_deploy_names_what_production_would_fix(tmp_path):
     done = run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], tmp_path)
     assert done.returncode != 0
@@ -56,12 +64,14 @@ def test_without_the_switch_check_deploy_names_what_production_would_fix(tmp_pat
         assert check in done.stderr + done.stdout, check
 
 
+@one_backend
 def test_production_refuses_to_start_without_a_secret_from_the_environment(tmp_path):
     done = run([sys.executable, "manage.py", "check"], tmp_path, **PRODUCTION)
     assert done.returncode != 0 and "DJANGO_SECRET_KEY" in done.stderr
     assert not (tmp_path / "secret_key").exists()
 
 
+@one_backend
 def test_production_serves_https_only_with_hsts_and_secure_cookies(tmp_path):
     key = secrets.token_urlsafe(50)
     done = run([sys.executable, "-c", PROBE], tmp_path, **PRODUCTION, DJANGO_SECRET_KEY=key)
@@ -81,6 +91,7 @@ def test_the_embedded_default_serves_plain_http_without_debug(client, db):
     assert client.get("/api/v1/assets/").status_code == 401  # not a redirect to https
 
 
+@one_backend
 def test_production_refuses_to_start_without_the_bmc_key(tmp_path):
     environment = {k: v for k, v in PRODUCTION.items() if k != "DAM_BMC_KEY"}
     done = run([sys.executable, "manage.py", "check"], tmp_path, **environment,
@@ -89,6 +100,7 @@ def test_production_refuses_to_start_without_the_bmc_key(tmp_path):
     assert not (tmp_path / "bmc_key").exists()  # production never makes a key of its own
 
 
+@one_backend
 def test_production_refuses_a_bmc_key_that_is_not_a_fernet_key(tmp_path):
     done = run([sys.executable, "manage.py", "check"], tmp_path, **{**PRODUCTION, "DAM_BMC_KEY": "hunter2"},
                DJANGO_SECRET_KEY=secrets.token_urlsafe(50))
