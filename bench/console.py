@@ -91,7 +91,7 @@ def generate(*, assets: int, faults: int, incidents: int) -> None:
                        'job:open_repair_ticket', {t}, {t} + {repair}, {t} + {repair} + interval '10 minutes',
                        (g % 7 = 0)::int, 'hardware_repair', '', 'hardware_repair', {t} + interval '48 hours'
                 FROM generate_series(1, {incidents}) g""")
-            cur.execute(f"""
+            cur.execute("""
                 INSERT INTO repairs_repairticket_faults (repairticket_id, fault_id)
                 SELECT t.id, f.id FROM repairs_repairticket t
                 JOIN LATERAL (SELECT id FROM assets_fault WHERE asset_id = t.asset_id ORDER BY id DESC LIMIT 2) f ON true

@@ -1,7 +1,7 @@
 """Errors are JSON with a "detail", never an HTML page or a traceback; health checks answer without a token."""
 import pytest
 
-from tests.api.helpers import API, assert_error, assert_ok
+from tests.api.helpers import API, assert_error
 
 
 @pytest.mark.parametrize("path", [f"{API}/nonexistent/", f"{API}/assets/host-001/nonexistent/",
