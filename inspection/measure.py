@@ -279,19 +279,11 @@ def _over_ratio(found: dict, name: str, limit: float) -> float:
 # slice, so it still shows.
 ROUNDS = 10
 MIN_SLICE_SECONDS = 0.005  # below this, fewer rounds (very short test budgets)
-# Memory: twice as many slices, down to 2 ms (STREAM's practice: the best of many short repeats): a neighbour's
-# memory traffic comes and goes faster than a 6 ms slice, and more, shorter slices catch more clean ones. With huge
-# pages, this halved the whole curve's run-to-run noise here (README, "Detection power": 7.4–7.8 % → 3.4–3.8 %,
-# measured side by side under the same load). The largest working sets copy at least once per slice, so the curve
-# takes a little longer than its budget (about 1.1 s for 0.5 s here).
-MEMORY_ROUNDS = 20
-MEMORY_MIN_SLICE_SECONDS = 0.002
 
 
-def _best_of_rounds(points: dict, measure, seconds: float, *, lower_is_better: bool = False,
-                    rounds: int = ROUNDS, min_slice: float = MIN_SLICE_SECONDS) -> dict[str, float]:
-    """{key: x} → {key: best of `rounds` slices of measure(x, slice_seconds)}, the points taken in turn."""
-    rounds = max(1, min(rounds, int(seconds / len(points) / min_slice)))
+def _best_of_rounds(points: dict, measure, seconds: float, *, lower_is_better: bool = False) -> dict[str, float]:
+    """{key: x} → {key: best of ROUNDS slices of measure(x, slice_seconds)}, the points taken in turn."""
+    rounds = max(1, min(ROUNDS, int(seconds / len(points) / MIN_SLICE_SECONDS)))
     slice_seconds = seconds / len(points) / rounds
     slices: dict[str, list[float]] = {key: [] for key in points}
     for _ in range(rounds):
@@ -374,19 +366,12 @@ def working_set_sizes(llc_bytes: int, memory_bytes: int) -> list[int]:
 
 
 def _populated(size: int) -> mmap.mmap:
-    """An anonymous buffer whose pages exist already (written once), so that no page fault lands inside a timed
-    slice; on transparent huge pages where the kernel allows them (madvise), asked for before the first write:
-    fewer TLB misses over the large working sets, and a steadier curve (measured side by side, README "Detection
-    power": the whole curve's run-to-run noise 7.4 % → 6.6 % with huge pages alone)."""
-    buf = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    if hasattr(mmap, "MADV_HUGEPAGE"):
-        try:
-            buf.madvise(mmap.MADV_HUGEPAGE)
-        except OSError:  # a kernel without transparent huge pages
-            pass
-    zeros = bytes(min(size, MiB))
-    for offset in range(0, size, len(zeros)):
-        buf[offset:offset + len(zeros)] = zeros[:size - offset]
+    """An anonymous buffer whose pages exist already (MAP_POPULATE where there is one), so that no page fault
+    lands inside a timed slice."""
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_POPULATE", 0)
+    buf = mmap.mmap(-1, size, flags=flags)
+    if not getattr(mmap, "MAP_POPULATE", 0):
+        buf.write(bytes(size))
     return buf
 
 
@@ -424,8 +409,7 @@ def memory_curve(seconds: float, sizes: list[int]) -> dict[str, float]:
     buffers = CopyBuffers(max(sizes))
     try:
         return _best_of_rounds({f"memory.copy_mb_per_s[{size_label(n)}]": n for n in sizes},
-                               lambda n, s: buffers.mb_per_s(n, s), seconds,
-                               rounds=MEMORY_ROUNDS, min_slice=MEMORY_MIN_SLICE_SECONDS)
+                               lambda n, s: buffers.mb_per_s(n, s), seconds)
     finally:
         buffers.close()
 
