@@ -7,7 +7,6 @@ separated, rotate: the first encrypts, any of them decrypts. The embedded defaul
 made the first time DAM needs it (never at settings import)."""
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,6 +14,8 @@ from urllib.parse import urlsplit
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+from dam.embedded import write_once
 
 KEY_FILE = "bmc_key"
 
@@ -27,17 +28,7 @@ def _embedded_key() -> str:
     """The embedded default's key: DATA_DIR/bmc_key, made once. Written whole to a private file, then linked into
     place, so processes starting together (web, worker) never see half a key or make two different ones."""
     path = Path(settings.DATA_DIR) / KEY_FILE
-    if not path.exists():
-        tmp = path.with_name(f".{KEY_FILE}.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(Fernet.generate_key())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass  # another process made it first: theirs is the key
-        finally:
-            tmp.unlink()
+    write_once(path, Fernet.generate_key)
     return path.read_text().strip()
 
 

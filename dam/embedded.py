@@ -40,16 +40,22 @@ def prepare() -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     if os.environ.get("DJANGO_SECRET_KEY") or _production():
         return directory  # production never keeps a key of its own (the settings refuse to start without one)
-    path = directory / SECRET_KEY_FILE
-    if not path.exists():
-        tmp = path.with_name(f".{SECRET_KEY_FILE}.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_urlsafe(50))
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass  # another process made it first: theirs is the key
-        finally:
-            tmp.unlink()
+    write_once(directory / SECRET_KEY_FILE, lambda: secrets.token_urlsafe(50).encode())
     return directory
+
+
+def write_once(path: Path, make) -> None:
+    """Write make()'s bytes to a private file at `path` unless it exists. Safe when several processes start at once:
+    each writes a file of its own and links it into place, so the first one made is the one every process reads."""
+    if path.exists():
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(make())
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass  # another process made it first: theirs is the key
+    finally:
+        tmp.unlink()

@@ -14,6 +14,9 @@ from tests.parallel import worker_environment
 def pytest_configure(config):
     """Passwords hashed at one PBKDF2 iteration (tests/hashers.py): before any test makes a user."""
     settings.PASSWORD_HASHERS = ["tests.hashers.QuickPBKDF2PasswordHasher", *settings.PASSWORD_HASHERS]
+    # The SQLite test database lives in the data directory (per xdist worker, tests/parallel.py): nothing made it
+    # when no test of this worker happened to start DAM's own commands first ("unable to open database file").
+    settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
     if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         from django.db.backends.postgresql.operations import DatabaseOperations
         DatabaseOperations.sql_flush = _emptied_by_delete(DatabaseOperations.sql_flush)
