@@ -118,10 +118,8 @@ def groups_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
     """A role given or taken (user.groups.add/remove/clear, or group.user_set …): those users' cached tokens go."""
     if not action.startswith("post_"):
         return
-    if reverse:  # instance is a group; pk_set the users (None for clear: every member it had is unknown now)
-        users = pk_set if pk_set is not None else None
-    else:
-        users = {instance.pk}
+    # reverse: instance is a group and pk_set its users (None for clear: every member it had is unknown now)
+    users = pk_set if reverse else {instance.pk}
     tokens = get_token_model().objects.all() if users is None else get_token_model().objects.filter(
         user_id__in=users)
     forget_tokens(tokens.values_list("digest", flat=True))
