@@ -44,7 +44,7 @@ demo-bmc: migrate
 # spent waiting on real processes (workers, servers, browsers), so 2 + 2 workers keep the 2 cores busy. Each run
 # writes its own log, printed whole when both are done; `make test` fails if either fails.
 TEST_WORKERS ?= 2
-XDIST = $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist load,)
+XDIST = $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist worksteal,)
 test: venv
 	@logs=$$(mktemp -d); \
 	if [ "$$CI" = "true" ] || $(PY) tests/services_up.py; then postgres=yes; else postgres=; fi; \

@@ -4,22 +4,22 @@ import threading
 import time
 
 import pytest
-from django.db import connection
+from django.conf import settings
 from django.db.models import Count
 
 from assets.choices import OUT_OF_SERVICE, RequestStatus
 from assets.models import Asset, IsolationRequest, Pool
 from repairs.models import RepairTicket
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(  # before the fixtures start two workers for nothing
+    settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
+    reason="the storm needs real row locks and concurrent workers: PostgreSQL")]
 
 ASSETS, BUDGET = 1000, 100
 
 
 @pytest.fixture
 def storm_pool(hardware_model):
-    if connection.vendor != "postgresql":
-        pytest.skip("the storm needs real row locks and concurrent workers: PostgreSQL")
     pool = Pool.objects.create(name="storm", max_unavailable="10%")
     Asset.objects.bulk_create(Asset(hostname=f"storm-{n:04d}", hardware_model=hardware_model, pool=pool)
                               for n in range(ASSETS))

@@ -56,10 +56,14 @@ class Process:
         return self.popen is not None and self.popen.poll() is None
 
     def kill(self) -> None:
-        """SIGKILL to the process and all its children: nothing gets to clean up."""
-        if self.running:
+        """SIGKILL to the process and all its children (even those that outlived it): nothing gets to clean up."""
+        if self.popen is None:
+            return
+        try:
             os.killpg(self.popen.pid, signal.SIGKILL)
-            self.popen.wait(timeout=10)
+        except ProcessLookupError:  # the whole session is gone already
+            pass
+        self.popen.wait(timeout=10)
 
     def terminate(self) -> None:
         if self.running:
