@@ -11,7 +11,7 @@ import pytest
 from dam.celery import app as celery_app
 from reliability.models import OutboxJob
 from repairs.models import RepairTicket
-from tests.e2e.conftest import ROOT, issue_token, start_worker, stop_worker, wait_for_state
+from tests.e2e.conftest import ROOT, issue_token, purge_stale_jobs, start_worker, stop_worker, wait_for_state
 from tests.reliability.processes import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -56,6 +56,7 @@ def test_an_isolate_worker_isolates_while_the_ticket_waits_for_the_other_worker(
     # given only a worker for the isolate queue, as on a busy fleet (README: several machines)
     celery_app.conf.task_always_eager = False
     isolate_log, rest_log = tmp_path / "isolate-worker.log", tmp_path / "worker.log"
+    purge_stale_jobs()
     isolate_worker = start_worker("isolate", isolate_log, tmp_path / "scratch-isolate",
                                   concurrency=1, queues=[settings.DAM_ISOLATE_QUEUE])
     detector, staff = http("detector"), http("staff")
@@ -136,6 +137,7 @@ def test_an_inconclusive_verification_leaves_the_machine_verifying(transactional
     model = asset.hardware_model
     model.baselines.filter(metric="cpu.sha256_mb_per_s").update(expected=1e9, tolerance_pct=10)
     log_path = tmp_path / "worker.log"
+    purge_stale_jobs()
     process = start_worker("w1", log_path, tmp_path / "scratch", extra_env={
         "DAM_DISTURBANCE_LIMITS": '{"others_cpu_pct": -1}', "DAM_DISTURBANCE_RETRIES": "0"})
     try:
