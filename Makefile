@@ -42,7 +42,8 @@ demo-bmc: migrate
 # SQLite always; PostgreSQL + Redis when they answer (required when CI=true). The two runs go side by side, each
 # over TEST_WORKERS pytest-xdist workers (each worker a DAM of its own: tests/parallel.py); most of a run's time is
 # spent waiting on real processes (workers, servers, browsers), so 2 + 2 workers keep the 2 cores busy. Each run
-# writes its own log, printed whole when both are done; `make test` fails if either fails.
+# writes its own log, printed whole when both are done; `make test` fails if either fails. worksteal: an idle worker
+# takes tests another has queued (with `load`, one worker sat idle for the last 60 % of a run).
 TEST_WORKERS ?= 2
 XDIST = $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist worksteal,)
 test: venv
