@@ -20,9 +20,31 @@ def test_a_learned_band_is_the_median_plus_minus_robust_sigmas():
     # then the centre is the median and the spread the scaled MAD, both unmoved by the outlier
     assert spec.expected == 100.0
     assert spec.spread == pytest.approx(1.4826 * 1.5)
-    assert (spec.low, spec.high) == pytest.approx((100 - 4 * 1.4826 * 1.5, 100 + 4 * 1.4826 * 1.5))
+    # and the band, which covers the worst healthy value seen, grows for the outlier only to twice its sigma band
+    sigma_band = 4 * 1.4826 * 1.5
+    assert verdict.TAIL_COVER_LIMIT == 2
+    assert (spec.low, spec.high) == pytest.approx((100 - 2 * sigma_band, 100 + 2 * sigma_band))
     assert spec.limit == spec.low and spec.samples == 10
-    assert spec.tolerance_pct == pytest.approx(4 * 1.4826 * 1.5)
+    assert spec.tolerance_pct == pytest.approx(2 * sigma_band)
+
+
+def test_a_learned_band_covers_the_worst_healthy_run_it_was_learned_from():
+    # given twenty passing runs of a memory point near a cache's size: most copy at 100 GB/s, three of them 22-24 % slower
+    # (their pages collided in the cache), which a robust sigma does not see
+    values = [98.0, 100.0, 102.0] * 5 + [100.0, 100.0, 76.0, 78.0, 77.0]
+    spec = learn_band("memory.copy_mb_per_s[256KiB]", values, unit="MB/s", higher_is_better=True,
+                      tolerance=Tolerance(sigmas=7, min_pct=10))
+    assert spec.spread == pytest.approx(2 * 1.4826)  # the sigma band alone, ±21 %, would fail the slow three
+
+    # then the band reaches below the worst of them, with a margin: a healthy machine measuring that passes
+    assert spec.low == pytest.approx(100 - verdict.WORST_SEEN_MARGIN * 24)
+    [check] = performance_checks(baselines=[spec], measurements={"memory.copy_mb_per_s[256KiB]": 75.0},
+                                 model_name="r650")
+    assert check.passed
+    # and a point twice as far below still fails
+    [check] = performance_checks(baselines=[spec], measurements={"memory.copy_mb_per_s[256KiB]": 50.0},
+                                 model_name="r650")
+    assert not check.passed
 
 
 def test_a_band_from_very_steady_samples_is_never_narrower_than_min_pct():
