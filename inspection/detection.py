@@ -7,10 +7,11 @@ then with a degradation injected — one curve point, or a whole curve, made 5, 
 as detected when the degraded check fails. Learning and judging are inspection/verdict.py's, exactly as the
 server runs them.
 
-The server's whole verdict is simulated too: a fail is confirmed on two more runs of the fleet (each point's median
-of the three, the degradation in all of them) before it counts, and a failing curve measured under disturbance
-beyond the limits is `inconclusive`, not failed (runs taken with their disturbance figures; runs without count as
-clean). Beside the simulated rates, each curve's `detectable_pct` predicted from its learned noise.
+The server's whole verdict is simulated too: a fail is confirmed on DAM_CONFIRM_REPEATS more runs of the fleet (each
+point's median over them and the first, the degradation in all of them) before it counts, and a failing curve
+measured under disturbance beyond the limits is `inconclusive`, not failed (runs taken with their disturbance
+figures; runs without count as clean). Beside the simulated rates, each curve's `detectable_pct` predicted from its
+learned noise.
 """
 from __future__ import annotations
 
@@ -97,7 +98,8 @@ def _split(run: dict) -> tuple[dict, dict | None]:
     return run, None
 
 
-CONFIRM_REPEATS = 2
+# The server's default (settings.DAM_CONFIRM_REPEATS); measure_detection passes the setting itself.
+CONFIRM_REPEATS = 4
 
 
 def _whole_verdict(first: dict, repeats: list[dict], disturbances: list, specs, *, limits: dict,
@@ -123,9 +125,11 @@ def _whole_verdict(first: dict, repeats: list[dict], disturbances: list, specs, 
 
 
 def simulate(runs: list[dict], *, train: int, trials: int, tolerances: dict | None = None, seed: int = 1,
-             model_name: str = "simulated", limits: dict | None = None) -> Result:
-    if len(runs) < train + 1 + CONFIRM_REPEATS:
-        raise ValueError(f"{len(runs)} runs: need at least train + 3 = {train + 1 + CONFIRM_REPEATS}")
+             model_name: str = "simulated", limits: dict | None = None,
+             confirm_repeats: int = CONFIRM_REPEATS) -> Result:
+    if len(runs) < train + 1 + confirm_repeats:
+        raise ValueError(f"{len(runs)} runs: need at least train + 1 + {confirm_repeats} confirming = "
+                         f"{train + 1 + confirm_repeats}")
     split = [_split(r) for r in runs]
     runs = [m for m, _ in split]
     disturbance = [d for _, d in split]
@@ -155,7 +159,7 @@ def simulate(runs: list[dict], *, train: int, trials: int, tolerances: dict | No
                 result.detected_by_check[(mode, curve, magnitude)] = Tally()
 
     for _ in range(trials):
-        picked = rng.sample(range(len(runs)), train + 1 + CONFIRM_REPEATS)
+        picked = rng.sample(range(len(runs)), train + 1 + confirm_repeats)
         trained, tested = picked[:train], picked[train:]
         specs = learn([runs[i] for i in trained], keys, tolerances)
         spec_of = {s.metric: s for s in specs}
@@ -261,11 +265,11 @@ def family_of(curve: str) -> str:
 
 def judge_under_load(quiet: list[dict], loaded: list[dict], *, train: int, trials: int,
                      tolerances: dict | None = None, seed: int = 1, model_name: str = "simulated",
-                     limits: dict | None = None) -> UnderLoad:
-    """Each trial: a baseline learned from `train` quiet runs, a healthy machine whose first run and two
-    confirming repeats are three of the loaded runs, judged as the server judges (failed, inconclusive, passed)."""
-    if len(quiet) < train or len(loaded) < 1 + CONFIRM_REPEATS:
-        raise ValueError(f"need {train} quiet runs and {1 + CONFIRM_REPEATS} loaded ones")
+                     limits: dict | None = None, confirm_repeats: int = CONFIRM_REPEATS) -> UnderLoad:
+    """Each trial: a baseline learned from `train` quiet runs, a healthy machine whose first run and confirming
+    repeats are loaded runs, judged as the server judges (failed, inconclusive, passed)."""
+    if len(quiet) < train or len(loaded) < 1 + confirm_repeats:
+        raise ValueError(f"need {train} quiet runs and {1 + confirm_repeats} loaded ones")
     quiet = [_split(r)[0] for r in quiet]
     split = [_split(r) for r in loaded]
     runs, disturbance = [m for m, _ in split], [d for _, d in split]
@@ -278,7 +282,7 @@ def judge_under_load(quiet: list[dict], loaded: list[dict], *, train: int, trial
         result.failed_by_family[family] = Tally()
     for _ in range(trials):
         specs = learn(rng.sample(quiet, train), keys, tolerances)
-        tested = rng.sample(range(len(runs)), 1 + CONFIRM_REPEATS)
+        tested = rng.sample(range(len(runs)), 1 + confirm_repeats)
         first = runs[tested[0]]
         checks = verdict.performance_checks(baselines=specs, measurements=first, model_name=model_name,
                                             tolerances=tolerances)

@@ -63,7 +63,7 @@ class Command(BaseCommand):
             return
         try:
             result = detection.simulate(taken, train=train, trials=trials, tolerances=tolerances, seed=seed,
-                                        limits=disturbance_limits())
+                                        limits=disturbance_limits(), confirm_repeats=settings.DAM_CONFIRM_REPEATS)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
 
@@ -86,7 +86,8 @@ class Command(BaseCommand):
 
     def under_load(self, quiet, loaded, **options):
         try:
-            found = detection.judge_under_load(quiet, loaded, limits=disturbance_limits(), **options)
+            found = detection.judge_under_load(quiet, loaded, limits=disturbance_limits(),
+                                               confirm_repeats=settings.DAM_CONFIRM_REPEATS, **options)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         families = ", ".join(f"{f} {t.rate:.1f}%" for f, t in found.failed_by_family.items())
