@@ -489,8 +489,9 @@ def main() -> None:
         results.update(ceiling(db_url, SIZE["assets"]))
 
         port = free_port()
+        worker_class = "gthread" if WEB_THREADS > 1 else "sync"
         processes.append(start("web", [sys.executable, "-m", "gunicorn", "dam.wsgi", "--bind", f"127.0.0.1:{port}",
-                                       "--workers", str(WEB_WORKERS), "--worker-class", "gthread" if WEB_THREADS > 1 else "sync",
+                                       "--workers", str(WEB_WORKERS), "--worker-class", worker_class,
                                        "--threads", str(WEB_THREADS),
                                        "--keep-alive", "30", "--backlog", "2048", "--timeout", "120"],
                                env, data_dir))

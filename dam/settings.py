@@ -245,7 +245,7 @@ DAM_TOLERANCES = json.loads(os.environ.get("DAM_TOLERANCES", "{}"))
 DAM_DISTURBANCE_LIMITS = json.loads(os.environ.get("DAM_DISTURBANCE_LIMITS", "null"))
 DAM_DISTURBANCE_RETRIES = int(os.environ.get("DAM_DISTURBANCE_RETRIES", "2"))
 # Four: judged on each point's median of five runs, a healthy machine's one or two runs that the host slowed without
-# the guest seeing it (no steal, no other process) no longer fail it; two left 0.8-1.4 % of quiet healthy machines
+# the guest seeing it (no steal, no other process) no longer fail it; two left 0.5-1.4 % of quiet healthy machines
 # failed in measure_detection, four none (README, "Detection power"). It costs time only when a first run fails.
 DAM_CONFIRM_REPEATS = int(os.environ.get("DAM_CONFIRM_REPEATS", "4"))
 DAM_INCONCLUSIVE_RETRIES = int(os.environ.get("DAM_INCONCLUSIVE_RETRIES", "3"))

@@ -102,13 +102,13 @@ FALLBACK_TOLERANCE = Tolerance(sigmas=5, min_pct=15)
 # The whole-curve rule (whole_curve_threshold): only for points learned from this many passing runs, and never
 # tighter than this many robust sigmas of the curve's run-to-run noise.
 WHOLE_CURVE_MIN_SAMPLES = 5
+WHOLE_CURVE_SIGMAS = 4.0
 # A learned band covers the worst value of its healthy samples × WORST_SEEN_MARGIN, but grows to no more than
-# TAIL_COVER_LIMIT × its sigma band (learn_band).
-# Chosen by measure_detection on this machine (README, "Detection power"): 1.25 left the memory curve's first runs
-# failing 1.8 % of healthy machines, 1.5 took that to 0.6 % and kept 15 % memory losses caught every time.
+# TAIL_COVER_LIMIT × its sigma band (learn_band). Chosen by measure_detection on this machine (README, "Detection
+# power"): 1.25 left the memory curve's first runs failing 1.8 % of healthy machines, 1.5 took that to 0.6 % and kept
+# 15 % memory losses caught every time.
 WORST_SEEN_MARGIN = 1.5
 TAIL_COVER_LIMIT = 2.0
-WHOLE_CURVE_SIGMAS = 4.0
 
 
 _TAIL = re.compile(r"^disk\.(seq|rand)_(read|write)_(p99|max)_ms")
