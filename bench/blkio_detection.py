@@ -7,9 +7,10 @@ A baseline is learned from --train unthrottled runs of the four disk throughput 
 curve metered for disturbance and measured again while disturbed, as the agent does). Then, for each share, the
 process is moved into a blkio cgroup whose read and write limits (bytes/s and I/Os per second) are that share of
 what the unthrottled curves moved on average (their points interleave, so the throttle holds the curve as a whole),
-and --trials healthy-but-throttled machines are judged: a first run and two confirming repeats, the server's whole
-verdict (inspection/detection.py), so each is `failed` (caught), `inconclusive` (disturbed past the limits) or
-`passed` (missed). Needs root and cgroup v1's blkio; says why not and exits 2 elsewhere. About 2 minutes.
+and --trials healthy-but-throttled machines are judged: a first run and detection.CONFIRM_REPEATS (4) confirming
+repeats, the server's whole verdict (inspection/detection.py), so each is `failed` (caught), `inconclusive`
+(disturbed past the limits) or `passed` (missed). Needs root and cgroup v1's blkio; says why not and exits 2
+elsewhere. About 2–3 minutes.
 """
 from __future__ import annotations
 

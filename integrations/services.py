@@ -20,14 +20,10 @@ class DeliveryFailed(Exception):
     """The far end did not take it; the job retries with backoff."""
 
 
-def event_publish(*, event: str, payload: dict) -> list[Delivery]:
-    """One delivery per webhook that wants this event. The caller sends them once its transaction commits."""
-    return events_publish([(event, payload)])
-
-
 def events_publish(events: list[tuple[str, dict]]) -> list[Delivery]:
-    """event_publish for many (event, payload) at once: the webhooks read once and every delivery written with one
-    multi-row INSERT, in the caller's transaction (a storm's thousand transitions cost two queries, not 2,000)."""
+    """One delivery per webhook that wants each (event, payload); the caller sends them once its transaction commits.
+    The webhooks are read once and every delivery written with one multi-row INSERT, in the caller's transaction (a
+    storm's thousand transitions cost two queries, not 2,000)."""
     if not events:
         return []
     hooks = list(Webhook.objects.filter(active=True))

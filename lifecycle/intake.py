@@ -11,7 +11,7 @@ from assets.choices import AssetState as S
 from assets.choices import Severity
 from assets.models import Fault
 from lifecycle import tasks
-from lifecycle.transitions import JOB_CHUNK, owe_jobs
+from lifecycle.transitions import coalesced, owe_jobs
 from repairs.models import RepairTicket
 
 
@@ -49,8 +49,7 @@ def faults_received(faults: list[Fault]) -> None:
     # Coalesced: one isolate job per JOB_CHUNK assets of the batch, not one per asset (a storm of 10,000 critical
     # faults is 100 jobs). Within a job each asset is still decided on its own, in arrival order.
     owed = [[fault.asset_id, fault.id, asked] for fault, asked in to_isolate.values()]
-    owe_jobs(tasks.isolate_asset, [[*first, *([others] if others else [])] for first, *others in
-                                   (owed[start:start + JOB_CHUNK] for start in range(0, len(owed), JOB_CHUNK))])
+    owe_jobs(tasks.isolate_asset, [[*first, *rest] for first, rest in coalesced(owed)])
     if to_attach:
         tickets = {t.asset_id: t for t in RepairTicket.objects.unclosed().filter(
             asset_id__in={f.asset_id for f in to_attach})}

@@ -19,7 +19,7 @@ from assets.models import Asset, AssetTransition, AutomationDecision, Fault, Fle
 from lifecycle import tasks
 from lifecycle.intake import fault_reason
 from lifecycle.repair import cancel_open_ticket
-from lifecycle.transitions import IN_FLEET, JOB_CHUNK, apply, apply_many, locked, owe_jobs
+from lifecycle.transitions import IN_FLEET, apply, apply_many, coalesced, locked, owe_jobs
 
 
 def isolate_for_faults(items, *, actor: str = "job:isolate_asset") -> dict[int, str | None]:
@@ -91,9 +91,8 @@ def _isolate_in_pool(pool_id: int, group: list, *, actor: str) -> dict[int, str 
         if pool.budget_hit_at == now:
             pool.save(update_fields=["budget_hit_at"])
         # The repair tickets: one job per JOB_CHUNK isolated machines, so both workers share a storm's.
-        ids = [asset.pk for asset, _ in isolated]
-        owe_jobs(tasks.open_repair_ticket, [[first, *([others] if others else [])] for first, *others in
-                                            (ids[start:start + JOB_CHUNK] for start in range(0, len(ids), JOB_CHUNK))])
+        owe_jobs(tasks.open_repair_ticket, [[first, *rest] for first, rest in
+                                            coalesced([asset.pk for asset, _ in isolated])])
     return decisions
 
 

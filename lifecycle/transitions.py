@@ -106,6 +106,9 @@ def owe_jobs(task, many: list) -> None:
     outbox.jobs_owe(task, many)
 
 
-def open_ticket_of(asset: Asset) -> RepairTicket | None:
-    return RepairTicket.objects.filter(asset=asset, closed_at__isnull=True).first()
+def coalesced(items: list) -> list[tuple]:
+    """`items` in chunks of JOB_CHUNK, each as (its first item, [the others] or []): one job's arguments, as the
+    coalescing jobs take them (`task(*first, *rest)` or `task(first, *rest)`)."""
+    chunks = (items[start:start + JOB_CHUNK] for start in range(0, len(items), JOB_CHUNK))
+    return [(first, [others] if others else []) for first, *others in chunks]
 
