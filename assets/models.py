@@ -308,6 +308,10 @@ class Fault(models.Model):
             models.Index(fields=["asset", "-id"]),
             # Ingest's dedup and warning counts: a machine's faults of the last minutes, not all of its history.
             models.Index(fields=["asset", "received_at"], name="fault_asset_received"),
+            # Dedup reads only each incident's first fault (faults_mark_repeats): without this it visits every
+            # repeat of a chatty machine's window too, and a batch of 1000 on busy machines read tens of thousands.
+            models.Index(fields=["asset", "received_at"], condition=Q(repeat_of__isnull=True),
+                         name="fault_first_received"),
             models.Index(fields=["component", "-id"]),
             models.Index(fields=["severity", "-id"]),
         ]

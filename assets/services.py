@@ -2,11 +2,12 @@
 and marking repeats. Callers validate first (the API's serializers); these take plain data."""
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from assets.choices import Severity
@@ -41,7 +42,49 @@ class FaultOutcome:
         return {"index": self.index, "status": self.status, "id": self.id, "reason": self.reason}
 
 
-def faults_store(*, detector: str, items: list[dict | str]) -> tuple[list[FaultOutcome], list[Fault]]:
+@dataclass(slots=True)
+class AssetRow:
+    """What intake reads of a fault's machine: a row, not a model instance (a batch of 1000 names 1000 machines)."""
+
+    id: int
+    hostname: str
+    state: str
+    pool: Pool
+
+
+@dataclass(slots=True)
+class NewFault:
+    """A fault of a detector's batch, as intake stores it and decides on it (lifecycle/intake.py). Not a model
+    instance: building 1000 of those, and preparing each value through its field, cost more than the INSERT itself.
+    It answers what intake asks of a Fault (asset, asset_id, component, severity, repeat_of_id, id/pk)."""
+
+    asset: AssetRow
+    component: str
+    severity: str
+    summary: str
+    details: dict
+    observed_at: datetime
+    received_at: datetime
+    detector: str
+    event_id: str | None
+    repeat_of_id: int | None = None
+    id: int | None = None
+
+    @property
+    def asset_id(self) -> int:
+        return self.asset.id
+
+    @property
+    def pk(self) -> int | None:
+        return self.id
+
+    def as_model(self) -> Fault:
+        return Fault(asset_id=self.asset.id, component=self.component, severity=self.severity, summary=self.summary,
+                     details=self.details, observed_at=self.observed_at, received_at=self.received_at,
+                     detector=self.detector, event_id=self.event_id, repeat_of_id=self.repeat_of_id)
+
+
+def faults_store(*, detector: str, items: list[dict | str]) -> tuple[list[FaultOutcome], list[NewFault]]:
     """Store a batch of faults from one detector. Runs inside the caller's transaction.
 
     `items` are in request order, each either a fault's validated fields (`asset` hostname, `component`,
@@ -70,25 +113,27 @@ def faults_store(*, detector: str, items: list[dict | str]) -> tuple[list[FaultO
     # An info fault never triggers anything, whatever its machine's state (assets/policy.py, faults_received): its
     # machine is read, not locked, so that batches of info faults do not queue up behind each other. NO KEY UPDATE
     # serialises with the lifecycle's steps all the same, but lets other inserts that point at the asset (faults,
-    # audit rows: their foreign-key checks) through. The pools come along, not locked (of=self).
+    # audit rows: their foreign-key checks) through.
     hostnames = {d["asset"] for _, d in valid}
     to_lock = {d["asset"] for _, d in valid if d["severity"] != Severity.INFO}
-    assets = {a.hostname: a for a in Asset.objects.select_for_update(of=("self",), no_key=True)
-              .select_related("pool").filter(hostname__in=to_lock).order_by("id")} if to_lock else {}
+    columns = ("id", "hostname", "state", "pool_id")
+    rows = list(Asset.objects.select_for_update(of=("self",), no_key=True).filter(hostname__in=to_lock)
+                .order_by("id").values_list(*columns)) if to_lock else []
     if hostnames - to_lock:
-        assets.update((a.hostname, a) for a in Asset.objects.select_related("pool").filter(
-            hostname__in=hostnames - to_lock))
+        rows += Asset.objects.filter(hostname__in=hostnames - to_lock).values_list(*columns)
+    pools = Pool.objects.in_bulk({pool_id for *_, pool_id in rows})
+    assets = {hostname: AssetRow(id, hostname, state, pools[pool_id]) for id, hostname, state, pool_id in rows}
     # One query for the whole batch's event ids (the hot path: a batch of 1000 is one lookup, not 1000).
     event_ids = {d["event_id"] for _, d in valid if d.get("event_id")}
     seen = {event_id: _Named(fault_id, hostname, component, severity)
             for event_id, fault_id, hostname, component, severity in Fault.objects.filter(
-                detector=detector, event_id__in=event_ids).values_list(
+                detector=detector, event_id__in=event_ids).order_by().values_list(
                 "event_id", "id", "asset__hostname", "component", "severity")} if event_ids else {}
 
-    pending: list[tuple[int, Fault]] = []
-    batch_events: dict[str, tuple[int, Fault]] = {}  # event_id → (index, fault) of its first item in this batch
+    pending: list[tuple[int, NewFault]] = []
+    batch_events: dict[str, tuple[int, NewFault]] = {}  # event_id → (index, fault) of its first item in this batch
     repeats: list[tuple[int, int]] = []  # (index, index of the item it repeats)
-    clashes: list[tuple[int, str, Fault]] = []  # (index, event_id, the batch's fault that already has it)
+    clashes: list[tuple[int, str, NewFault]] = []  # (index, event_id, the batch's fault that already has it)
     for index, data in valid:
         asset = assets.get(data["asset"])
         event_id = data.get("event_id") or None
@@ -107,11 +152,10 @@ def faults_store(*, detector: str, items: list[dict | str]) -> tuple[list[FaultO
             else:
                 clashes.append((index, event_id, first))
         else:
-            fault = Fault(
-                asset=asset, component=data["component"], severity=data["severity"], summary=data["summary"],
-                details=data.get("details") or {}, observed_at=data.get("observed_at") or now, received_at=now,
-                detector=detector, event_id=event_id,
-            )
+            fault = NewFault(asset=asset, component=data["component"], severity=data["severity"],
+                             summary=data["summary"], details=data.get("details") or {},
+                             observed_at=data.get("observed_at") or now, received_at=now, detector=detector,
+                             event_id=event_id)
             if event_id:
                 batch_events[event_id] = (index, fault)
             pending.append((index, fault))
@@ -119,15 +163,16 @@ def faults_store(*, detector: str, items: list[dict | str]) -> tuple[list[FaultO
     # Dedup before the INSERT, so that the links go in with the rows (no UPDATE after); only a repeat of a fault
     # earlier in this same batch waits for that one's id.
     in_batch = faults_mark_repeats([f for _, f in pending], now)
-    lost_race = _insert(pending, detector)
+    lost_race = _insert([f for _, f in pending], detector)
     if in_batch:
         for fault, first in in_batch:
             fault.repeat_of_id = first.pk  # None if the first lost a race: then this one is no repeat either
-        Fault.objects.bulk_update([f for f, _ in in_batch if f.pk], ["repeat_of"])
+        Fault.objects.bulk_update([Fault(pk=f.id, repeat_of_id=f.repeat_of_id) for f, _ in in_batch if f.id],
+                                  ["repeat_of"])
     ids = {}
     for index, fault in pending:
-        if fault.pk:
-            outcomes.append(FaultOutcome(index, "accepted", id=fault.pk))
+        if fault.id:
+            outcomes.append(FaultOutcome(index, "accepted", id=fault.id))
         else:  # a concurrent request stored the same event_id first
             named = lost_race[fault.event_id]
             if named.says({"asset": fault.asset.hostname, "component": fault.component,
@@ -138,10 +183,10 @@ def faults_store(*, detector: str, items: list[dict | str]) -> tuple[list[FaultO
         ids[index] = outcomes[-1].id
     outcomes += [FaultOutcome(index, "duplicate", id=ids[first]) for index, first in repeats]
     for index, event_id, first in clashes:
-        named = _Named(first.pk, first.asset.hostname, first.component, first.severity)
+        named = _Named(first.id, first.asset.hostname, first.component, first.severity)
         outcomes.append(FaultOutcome(index, "rejected", reason=named.clash(event_id)))
     outcomes.sort(key=lambda o: o.index)
-    return outcomes, [f for _, f in pending if f.pk]
+    return outcomes, [f for _, f in pending if f.id]
 
 
 @dataclass
@@ -163,28 +208,59 @@ class _Named:
                 f"({self.severity} {self.component})")
 
 
-def _insert(pending: list[tuple[int, Fault]], detector: str) -> dict[str, "_Named"]:
-    """One INSERT for the batch; if a concurrent request stored one of its event_ids first, fall back to one
-    savepoint per fault so the rest still land. Returns event_id → the stored fault, for the faults that lost
-    the race."""
-    faults = [f for _, f in pending]
+def _insert(faults: list[NewFault], detector: str) -> dict[str, "_Named"]:
+    """One INSERT for the batch, setting each fault's id; if a concurrent request stored one of its event_ids
+    first, fall back to one savepoint per fault so the rest still land. Returns event_id → the stored fault, for
+    the faults that lost the race (their id stays None)."""
+    if not faults:
+        return {}
     try:
         with transaction.atomic():
-            Fault.objects.bulk_create(faults)
+            _insert_rows(faults)
         return {}
     except IntegrityError:
-        for fault in faults:
-            fault.pk = None
         lost = {}
         for fault in faults:
             try:
                 with transaction.atomic():
-                    fault.save()
+                    model = fault.as_model()
+                    model.save()
+                    fault.id = model.pk
             except IntegrityError:
-                fault.pk = None
+                fault.id = None
                 other = Fault.objects.select_related("asset").get(detector=detector, event_id=fault.event_id)
                 lost[fault.event_id] = _Named(other.pk, other.asset.hostname, other.component, other.severity)
         return lost
+
+
+# The columns intake writes, in the order of _insert_rows' arrays.
+_FAULT_COLUMNS = ("asset_id", "component", "severity", "summary", "details", "observed_at", "received_at",
+                  "detector", "event_id", "repeat_of_id")
+_UNNEST_INSERT = (f"INSERT INTO assets_fault ({', '.join(_FAULT_COLUMNS)}) SELECT * FROM unnest("
+                  "%s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[], %s::jsonb[], %s::timestamptz[], "
+                  "%s::timestamptz[], %s::varchar[], %s::varchar[], %s::bigint[]) RETURNING id")
+
+
+def _insert_rows(faults: list[NewFault]) -> None:
+    """One INSERT of the whole batch; sets each fault's id.
+
+    On PostgreSQL the columns go as ten arrays into one INSERT … SELECT FROM unnest(…) RETURNING id, the statement
+    Django's own bulk_create sends there, and with the same reliance on RETURNING giving the rows in order; what
+    this skips is a model instance per row and each value's preparation through its field (about 60 ms of a
+    1,000-fault batch). Elsewhere (SQLite) it is bulk_create."""
+    if connection.vendor != "postgresql":
+        stored = Fault.objects.bulk_create([f.as_model() for f in faults])
+        for fault, model in zip(faults, stored):
+            fault.id = model.pk
+        return
+    arrays = ([f.asset.id for f in faults], [f.component for f in faults], [f.severity for f in faults],
+              [f.summary for f in faults], [json.dumps(f.details) for f in faults],
+              [f.observed_at for f in faults], [f.received_at for f in faults], [f.detector for f in faults],
+              [f.event_id for f in faults], [f.repeat_of_id for f in faults])
+    with connection.cursor() as cursor:
+        cursor.execute(_UNNEST_INSERT, arrays)
+        for fault, (fault_id,) in zip(faults, cursor.fetchall()):
+            fault.id = fault_id
 
 
 def faults_mark_repeats(faults: list[Fault], now) -> list[tuple[Fault, Fault]]:

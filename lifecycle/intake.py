@@ -23,9 +23,10 @@ def report_faults(*, detector: str, items: list) -> list[asset_services.FaultOut
     return outcomes
 
 
-def faults_received(faults: list[Fault]) -> None:
+def faults_received(faults: list[asset_services.NewFault | Fault]) -> None:
     """Decide, for freshly stored faults (their repeats already marked: faults_mark_repeats), what happens next.
-    Called inside the ingest transaction, with the assets locked.
+    Called inside the ingest transaction, with the assets locked. A detector's batch arrives as NewFault rows
+    (assets/services.py), a scheduled inspection's fault as the model; both answer the same attributes.
 
     A fault asks for an isolation when its pool's policy says so (assets/policy.py): by its severity, by adding up
     to N warnings within a window, or by arriving during probation. The isolate job then checks the pool's budget.
@@ -55,10 +56,8 @@ def faults_received(faults: list[Fault]) -> None:
             asset_id__in={f.asset_id for f in to_attach})}
         for fault in to_attach:
             if ticket := tickets.get(fault.asset_id):
-                ticket.faults.add(fault)
+                ticket.faults.add(fault.id)
     # Faults on an isolated asset are linked when its ticket opens (step 3).
-
-
 
 
 def fault_reason(fault: Fault) -> str:

@@ -1,6 +1,10 @@
 """Wire shapes of the fleet resources. Assets, hardware models and pools are named, never numbered."""
 import re
+from datetime import datetime
+from typing import Annotated, Literal
 
+import msgspec
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
@@ -217,15 +221,62 @@ def _first_error(errors) -> str:
     return "; ".join(parts)
 
 
+class _FaultIn(msgspec.Struct, forbid_unknown_fields=True):
+    """FaultInSerializer's rules, compiled (msgspec): what a 1,000-fault batch is checked with. It accepts only
+    what the serializer would accept unchanged; anything else (a missing field, a null, padding to trim, text
+    that is not plain ASCII, a number for a string) goes to the serializer, whose answer is the one that counts.
+    The serializer also stays the schema's source (drf-spectacular)."""
+
+    asset: Annotated[str, msgspec.Meta(min_length=1, max_length=253)]
+    component: Literal[tuple(Component.values)]  # type: ignore[valid-type]
+    severity: Literal[tuple(Severity.values)]  # type: ignore[valid-type]
+    summary: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    details: dict | msgspec.UnsetType = msgspec.UNSET
+    observed_at: datetime | msgspec.UnsetType = msgspec.UNSET
+    event_id: Annotated[str, msgspec.Meta(max_length=200)] | msgspec.UnsetType = msgspec.UNSET
+
+
+def _plain(text: str) -> bool:
+    """Text the serializer would keep as it is: nothing to trim, no NUL, no lone surrogate (ASCII has none)."""
+    return text.isascii() and "\x00" not in text and text == text.strip()
+
+
+def _fast_check(item: dict) -> dict | None:
+    """The item's validated fields as the serializer would return them, or None to let the serializer judge."""
+    try:
+        fault = msgspec.convert(item, _FaultIn)
+    except msgspec.ValidationError:
+        return None
+    if not (_plain(fault.asset) and _plain(fault.summary)):
+        return None
+    data = {"asset": fault.asset, "component": fault.component, "severity": fault.severity,
+            "summary": fault.summary}
+    if fault.details is not msgspec.UNSET:
+        data["details"] = fault.details
+    if fault.observed_at is not msgspec.UNSET:
+        when = fault.observed_at  # as DateTimeField: naive means the server's time zone; aware is converted to it
+        zone = timezone.get_current_timezone()
+        data["observed_at"] = timezone.make_aware(when, zone) if timezone.is_naive(when) else when.astimezone(zone)
+    if fault.event_id is not msgspec.UNSET:
+        if not _plain(fault.event_id):
+            return None
+        data["event_id"] = fault.event_id
+    return data
+
+
 def faults_validate(items: list) -> list[dict | str]:
     """Each item of a fault batch as assets.services.faults_store takes it: its validated fields, or why it is
-    rejected. One serializer validates every item: a new one per item would deep-copy its fields each time (most of
-    the validation's cost in a batch of 1000)."""
+    rejected. A well-formed item is checked by the compiled rules (_FaultIn: about a microsecond); the rest by
+    FaultInSerializer, which names the field and the problem. One serializer serves the whole batch: a new one per
+    item would deep-copy its fields each time."""
     checker = FaultInSerializer()
     checked: list[dict | str] = []
     for item in items:
         if not isinstance(item, dict):
             checked.append("item: expected a JSON object")
+            continue
+        if (data := _fast_check(item)) is not None:
+            checked.append(data)
             continue
         try:
             checked.append(checker.run_validation(item))
