@@ -1,6 +1,8 @@
 """Limits on what a client may send, each refused with a JSON 4xx that says which limit and how much: the body's size
 (413), the nesting depth of JSON, NUL characters in it or in the URL (400). The batch size and string lengths are
 checked where the fields are (the fault endpoint, the serializers); unknown fields by dam.serializers."""
+import io
+
 from django.conf import settings
 from django.http import JsonResponse
 from rest_framework import parsers
@@ -35,36 +37,47 @@ class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.DAM_MAX_JSON_DEPTH
         too_deep = f"JSON nested too deeply: at most {limit} levels."
+        raw = stream.read()
         try:
-            data = super().parse(stream, media_type, parser_context)
+            data = super().parse(io.BytesIO(raw), media_type, parser_context)
         except RecursionError:
             raise ParseError(too_deep) from None
-        deepest, nul = walk(data, stop_after=limit)
-        if deepest > limit:
+        if depth(data, stop_after=limit) > limit:
             raise ParseError(too_deep)
-        if nul:
+        # JSON refuses a raw control character in a string, so a NUL can only come escaped: a body without
+        # "\u0000" in it has none, and its strings need not be read one by one (a 1,000-fault batch has 6,000).
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        if "\\u0000" in raw.decode(encoding, errors="replace") and holds_nul(data):
             raise ParseError("JSON strings may not contain NUL characters (\\u0000).")
         return data
 
 
-def walk(value, *, stop_after: int) -> tuple[int, bool]:
-    """How deep objects and arrays nest in `value` (a scalar is 0; counting stops past `stop_after`), and whether a
-    string in it (key or value) holds a NUL character."""
-    deepest, nul = 0, False
-    stack = [(value, 1)]
+def depth(value, *, stop_after: int) -> int:
+    """How deep objects and arrays nest in `value` (a scalar is 0; counting stops past `stop_after`)."""
+    deepest = 0
+    stack = [(value, 1)] if value.__class__ in (dict, list) else []
     while stack:
         item, level = stack.pop()
-        if isinstance(item, str):
-            nul = nul or "\x00" in item
-            continue
-        if isinstance(item, dict):
-            children = [*item.keys(), *item.values()]
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
         deepest = max(deepest, level)
         if deepest > stop_after:
             break
-        stack.extend((child, level + 1) for child in children)
-    return deepest, nul
+        for child in item.values() if item.__class__ is dict else item:
+            if child.__class__ is dict or child.__class__ is list:
+                stack.append((child, level + 1))
+    return deepest
+
+
+def holds_nul(value) -> bool:
+    """Whether a string in `value` (a key or a value, at any depth) holds a NUL character."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
