@@ -6,7 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
-from assets.api.serializers import (AssetSerializer, AssetTransitionSerializer, AssetUpdateSerializer,
+from assets.api.serializers import (ANSWER_ROW, AssetSerializer, AssetTransitionSerializer, AssetUpdateSerializer,
                                     DecisionSerializer, FaultInSerializer, FaultSerializer, FleetAutomationSerializer,
                                     HardwareModelSerializer, IsolationRequestSerializer, PoolSerializer,
                                     PowerAnswerSerializer, PowerRequestSerializer, TransitionRequestSerializer,
@@ -55,6 +55,13 @@ class AssetViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     lookup_field = "hostname"
     lookup_value_regex = NAME
     http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "list":
+            # Rows, not model instances: the answer is built from them (AssetSerializer.to_representation).
+            queryset = queryset.values(*ANSWER_ROW)
+        return queryset
 
     @extend_schema(request=AssetUpdateSerializer, responses=AssetSerializer)
     def partial_update(self, request, *args, **kwargs):

@@ -7,7 +7,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 import lifecycle
-from assets.api.serializers import AssetSerializer
+from assets.api.serializers import ANSWER_ROW, AssetSerializer
 from assets.models import IsolationRequest
 from assets.selectors import asset_list
 from inspection.models import Inspection
@@ -45,3 +45,13 @@ def test_the_answer_is_what_drf_s_fields_say(varied):
     assert shown["inspected-01"]["last_inspection"]["verdict"] == "pending"
     assert shown["bmc-01"]["bmc_password_set"] is True and shown["bmc-01"]["flapping"] is True
     assert list(answers[0]) == list(generic[0])  # the same keys in the same order
+
+
+def test_the_list_s_rows_answer_what_drf_s_fields_say(varied):
+    # the list hands the serializer rows (values(ANSWER_ROW)), not model instances
+    rows = asset_list().order_by("hostname").values(*ANSWER_ROW)
+    generic = [serializers.ModelSerializer.to_representation(AssetSerializer(), asset)
+               for asset in asset_list().order_by("hostname")]
+    answers = AssetSerializer(rows, many=True).data
+    assert [dict(a) for a in answers] == [dict(g) for g in generic]
+    assert [list(a) for a in answers] == [list(g) for g in generic]
