@@ -275,9 +275,14 @@ def _fast_check(item: dict) -> dict | None:
     if fault.details is not msgspec.UNSET:
         data["details"] = fault.details
     if fault.observed_at is not msgspec.UNSET:
-        when = fault.observed_at  # as DateTimeField: naive means the server's time zone; aware is converted to it
-        zone = timezone.get_current_timezone()
-        data["observed_at"] = timezone.make_aware(when, zone) if timezone.is_naive(when) else when.astimezone(zone)
+        # As DateTimeField: converted to the server's time zone. A naive time (which zone?) and a time at the edge
+        # of the calendar (no longer representable once converted) are the serializer's to judge.
+        if timezone.is_naive(fault.observed_at):
+            return None
+        try:
+            data["observed_at"] = fault.observed_at.astimezone(timezone.get_current_timezone())
+        except (OverflowError, ValueError):
+            return None
     if fault.event_id is not msgspec.UNSET:
         if not _plain(fault.event_id):
             return None

@@ -16,9 +16,11 @@ ITEMS = [
     {**GOOD, "event_id": "evt-1"},
     {**GOOD, "observed_at": "2026-12-03T10:00:00Z"},
     {**GOOD, "observed_at": "2026-12-03T10:00:00.123456+02:00"},
-    {**GOOD, "observed_at": "2026-12-03T10:00:00"},  # naive: the server's time zone
     {**GOOD, "severity": "critical", "component": "memory"},
     # what the fast path leaves to the serializer (some accepted there, some refused)
+    {**GOOD, "observed_at": "2026-12-03T10:00:00"},  # naive: the server's time zone
+    {**GOOD, "observed_at": "0001-01-01T00:30:00+01:00"},  # before year 1 once in UTC
+    {**GOOD, "observed_at": "9999-12-31T23:59:59-01:00"},  # after year 9999 once in UTC
     {**GOOD, "summary": "  padded  "},
     {**GOOD, "summary": "température élevée"},
     {**GOOD, "summary": "nul\x00byte"},
@@ -60,7 +62,7 @@ def test_the_fast_path_never_takes_what_the_serializer_would_not_take_as_it_is(i
 
 
 def test_well_formed_items_take_the_fast_path():
-    for item in ITEMS[:9]:
+    for item in ITEMS[:8]:
         assert _fast_check(item) is not None, item
 
 
