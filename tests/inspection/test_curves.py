@@ -257,9 +257,14 @@ def test_detection_power_of_steady_runs():
     assert result.false_fail.rate == 0.0
     assert result.detected[("one point", 5)].rate < 100.0  # 5 % is within the 5 % floor of a single point
     assert detection.table(result)[-1].startswith("| **whole inspection** | | **0.0%** |")
-    assert detection.family_lines(result) == [
-        "family cpu: false fails (first run) 0.0%, detection@15% (whole curve) 100.0%",
-        "family disk: false fails (first run) 0.0%, detection@15% (whole curve) 100.0%"]
+    lines = detection.family_lines(result)
+    assert lines[0] == "family cpu: false fails (first run) 0.0%, detection@15% (whole curve) 100.0%"
+    assert lines[1].startswith("family cpu, whole verdict (confirmed on the repeats): false fails 0.0%, "
+                               "detection@15% (whole curve) 100.0% of ")
+    assert lines[2] == "family disk: false fails (first run) 0.0%, detection@15% (whole curve) 100.0%"
+    assert lines[3].startswith("family disk, whole verdict (confirmed on the repeats): false fails 0.0%, "
+                               "detection@15% (whole curve) 100.0% of ")
+    assert len(lines) == 4
 
 
 def test_runs_under_load_judged_against_quiet_baselines_are_inconclusive_when_disturbed_and_failed_when_not():
