@@ -2,6 +2,7 @@
 and marking repeats. Callers validate first (the API's serializers); these take plain data."""
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass
@@ -210,8 +211,8 @@ class _Named:
 
 def _insert(faults: list[NewFault], detector: str) -> dict[str, "_Named"]:
     """Store the batch at once (_insert_rows), setting each fault's id; if a concurrent request stored one of its
-    event_ids first, fall back to one savepoint per fault so the rest still land. Returns event_id → the stored fault, for
-    the faults that lost the race (their id stays None)."""
+    event_ids first, fall back to one savepoint per fault so the rest still land. Returns event_id → the stored
+    fault, for the faults that lost the race (their id stays None)."""
     if not faults:
         return {}
     try:
@@ -239,16 +240,13 @@ _FAULT_COLUMNS = ("id", "asset_id", "component", "severity", "summary", "details
                   "detector", "event_id", "repeat_of_id")
 
 
-_sequence: list[str] = []
-
-
-def _fault_sequence(cursor) -> str:
+@functools.cache
+def _fault_sequence() -> str:
     """The fault table's id sequence, looked up once per process: asked for in the query, PostgreSQL looked it up
     for each of the 1,000 rows, which cost more than the nextval calls themselves."""
-    if not _sequence:
+    with connection.cursor() as cursor:
         cursor.execute("SELECT pg_get_serial_sequence('assets_fault', 'id')")
-        _sequence.append(cursor.fetchone()[0])
-    return _sequence[0]
+        return cursor.fetchone()[0]
 
 
 def _insert_rows(faults: list[NewFault]) -> None:
@@ -265,7 +263,7 @@ def _insert_rows(faults: list[NewFault]) -> None:
         return
     with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.execute("SELECT array_agg(nextval(%s::regclass)) FROM generate_series(1, %s)",
-                       [_fault_sequence(cursor), len(faults)])
+                       [_fault_sequence(), len(faults)])
         for fault, fault_id in zip(faults, cursor.fetchone()[0]):
             fault.id = fault_id
         with cursor.copy(f"COPY assets_fault ({', '.join(_FAULT_COLUMNS)}) FROM STDIN") as copy:
@@ -274,7 +272,7 @@ def _insert_rows(faults: list[NewFault]) -> None:
                                 f.observed_at, f.received_at, f.detector, f.event_id, f.repeat_of_id))
 
 
-def faults_mark_repeats(faults: list[Fault], now) -> list[tuple[Fault, Fault]]:
+def faults_mark_repeats(faults: list[NewFault | Fault], now) -> list[tuple]:
     """Dedup, for faults about to be inserted (in this order): a fault repeating an equally or more severe one of
     the same machine and component within the pool's window is kept, linked to that first one (`repeat_of`), and
     triggers nothing new by its severity. Sets repeat_of_id for repeats of stored faults; returns (repeat, first)
@@ -305,7 +303,7 @@ def faults_mark_repeats(faults: list[Fault], now) -> list[tuple[Fault, Fault]]:
     return in_batch
 
 
-def recent_warnings(faults: list[Fault], now) -> dict[tuple, int]:
+def recent_warnings(faults: list[NewFault | Fault], now) -> dict[tuple, int]:
     """Warnings per (asset, component) within each pool's warning window, the new ones included."""
     keys = {(f.asset_id, f.component): f.asset.pool for f in faults
             if f.severity == Severity.WARNING and f.asset.pool.warning_count}

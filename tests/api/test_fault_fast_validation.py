@@ -2,6 +2,7 @@
 take as it is, by FaultInSerializer. The two must never disagree: whatever the fast path accepts, the serializer
 accepts with exactly the same values."""
 import pytest
+from django.utils import timezone
 from rest_framework import serializers
 
 from assets.api.serializers import FaultInSerializer, _fast_check, faults_validate
@@ -54,7 +55,7 @@ def serializer_says(item):
 
 @pytest.mark.parametrize("item", ITEMS, ids=[repr(i)[:60] for i in ITEMS])
 def test_the_fast_path_never_takes_what_the_serializer_would_not_take_as_it_is(item):
-    fast = _fast_check(item)
+    fast = _fast_check(item, timezone.get_current_timezone())
     judged = serializer_says(item)
     if fast is not None:
         assert not isinstance(judged, serializers.ValidationError), "fast path took what the serializer refuses"
@@ -63,7 +64,7 @@ def test_the_fast_path_never_takes_what_the_serializer_would_not_take_as_it_is(i
 
 def test_well_formed_items_take_the_fast_path():
     for item in ITEMS[:8]:
-        assert _fast_check(item) is not None, item
+        assert _fast_check(item, timezone.get_current_timezone()) is not None, item
 
 
 def test_a_batch_answers_as_the_serializer_does():
