@@ -28,8 +28,8 @@ class BaselinePointInline(admin.TabularInline):
     """A version's points, as learned, seeded or set. Versions are never edited: a new band makes a new version."""
 
     model = Baseline
-    fields = ["metric", "expected", "low", "high", "limit", "unit", "tolerance_pct", "spread", "detectable",
-              "samples", "hand_set", "source"]
+    fields = ["metric", "expected", "low", "high", "limit", "unit", "tolerance_pct", "spread", "curve_spread_pct",
+              "detectable", "samples", "hand_set", "source"]
     readonly_fields = fields
     extra = 0
     can_delete = False

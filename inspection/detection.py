@@ -7,10 +7,10 @@ then with a degradation injected — one curve point, or a whole curve, made 5, 
 as detected when the degraded check fails. Learning and judging are inspection/verdict.py's, exactly as the
 server runs them.
 
-The server's whole verdict is simulated too: a fail is confirmed on DAM_CONFIRM_REPEATS more runs of the fleet (each
-point's median over them and the first, the degradation in all of them) before it counts, and a failing curve
-measured under disturbance beyond the limits is `inconclusive`, not failed (runs taken with their disturbance
-figures; runs without count as clean). Beside the simulated rates, each curve's `detectable_pct` predicted from its
+The server's whole verdict is simulated too: a fail is confirmed on DAM_CONFIRM_REPEATS more runs, the ones measured
+right after the first as the server's repeats are (each point's median over them and the first, the degradation in
+all of them) before it counts, and a failing curve measured under disturbance beyond the limits is `inconclusive`,
+not failed (runs taken with their disturbance figures; runs without count as clean). Beside the simulated rates, each curve's `detectable_pct` predicted from its
 learned noise.
 """
 from __future__ import annotations
@@ -92,7 +92,7 @@ def learn(runs: list[dict], keys: list[str], tolerances: dict | None) -> list[ve
         unit, better = _unit_and_direction(key)
         specs.append(verdict.learn_band(key, [r[key] for r in runs], unit=unit, higher_is_better=better,
                                         tolerance=verdict.tolerance_for(key, tolerances)))
-    return specs
+    return verdict.with_curve_spreads(specs, runs)
 
 
 def _split(run: dict) -> tuple[dict, dict | None]:
@@ -104,6 +104,14 @@ def _split(run: dict) -> tuple[dict, dict | None]:
 
 # The server's default (settings.DAM_CONFIRM_REPEATS); measure_detection passes the setting itself.
 CONFIRM_REPEATS = 4
+
+
+def measured_in_a_row(rng: random.Random, runs: int, count: int) -> list[int]:
+    """A machine's first run and its confirming repeats: `count` runs measured one after the other (the runs are in
+    the order they were measured). The server asks for the repeats at once, so they share the first run's moment:
+    a neighbour busy for a minute slows them all, which repeats drawn at random from the whole sample would hide."""
+    start = rng.randrange(runs - count + 1)
+    return list(range(start, start + count))
 
 
 def _whole_verdict(first: dict, repeats: list[dict], disturbances: list, specs, *, limits: dict,
@@ -163,8 +171,8 @@ def simulate(runs: list[dict], *, train: int, trials: int, tolerances: dict | No
                 result.detected_by_check[(mode, curve, magnitude)] = Tally()
 
     for _ in range(trials):
-        picked = rng.sample(range(len(runs)), train + 1 + confirm_repeats)
-        trained, tested = picked[:train], picked[train:]
+        tested = measured_in_a_row(rng, len(runs), 1 + confirm_repeats)
+        trained = rng.sample([i for i in range(len(runs)) if i not in tested], train)
         specs = learn([runs[i] for i in trained], keys, tolerances)
         spec_of = {s.metric: s for s in specs}
         healthy = runs[tested[0]]
@@ -293,7 +301,7 @@ def judge_under_load(quiet: list[dict], loaded: list[dict], *, train: int, trial
         result.failed_by_family[family] = Tally()
     for _ in range(trials):
         specs = learn(rng.sample(quiet, train), keys, tolerances)
-        tested = rng.sample(range(len(runs)), 1 + confirm_repeats)
+        tested = measured_in_a_row(rng, len(runs), 1 + confirm_repeats)
         first = runs[tested[0]]
         checks = verdict.performance_checks(baselines=specs, measurements=first, model_name=model_name,
                                             tolerances=tolerances)

@@ -63,6 +63,10 @@ class Baseline(models.Model):
     low = models.FloatField(null=True, blank=True, help_text="Band's lower edge (a throughput's limit).")
     high = models.FloatField(null=True, blank=True, help_text="Band's upper edge (a latency's limit).")
     spread = models.FloatField(null=True, blank=True, help_text="Robust sigma of the samples (1.4826 × MAD).")
+    curve_spread_pct = models.FloatField(
+        null=True, blank=True,
+        help_text="How far the point's whole curve (its median point) moved from run to run in the samples: robust "
+                  "sigma, % of the centre. The whole-curve rule is set from it.")
     samples = models.PositiveIntegerField(default=0)
     hand_set = models.BooleanField(default=False, help_text="Staff set this band by hand; learning keeps it.")
     source = models.CharField(max_length=200, help_text="Reference run, learned, or who set it.")
@@ -82,7 +86,8 @@ class Baseline(models.Model):
     def spec(self) -> verdict.BaselineSpec:
         return verdict.BaselineSpec(metric=self.metric, expected=self.expected, unit=self.unit,
                                     tolerance_pct=self.tolerance_pct, higher_is_better=self.higher_is_better,
-                                    low=self.low, high=self.high, spread=self.spread, samples=self.samples)
+                                    low=self.low, high=self.high, spread=self.spread, samples=self.samples,
+                                    curve_spread_pct=self.curve_spread_pct)
 
     def limit(self) -> float:
         """The worst value that still passes."""

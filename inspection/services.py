@@ -394,15 +394,20 @@ def _learn(model: HardwareModel, actor: str) -> BaselineVersion | None:
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 values.setdefault(metric, []).append(float(value))
     points = list(kept.values())
+    specs = []
     for metric, series in sorted(values.items()):
         if metric in kept or len(series) < settings.DAM_BASELINE_MIN_SAMPLES:
             continue
         unit, better = _unit_and_direction(metric)
-        spec = verdict.learn_band(metric, series, unit=unit, higher_is_better=better,
-                                  tolerance=verdict.tolerance_for(metric, settings.DAM_TOLERANCES))
-        points.append(Baseline(metric=metric, expected=spec.expected, unit=unit, higher_is_better=better,
-                               tolerance_pct=spec.tolerance_pct, low=spec.low, high=spec.high, spread=spec.spread,
-                               samples=spec.samples, source=f"learned from {spec.samples} passing inspections"))
+        specs.append(verdict.learn_band(metric, series, unit=unit, higher_is_better=better,
+                                        tolerance=verdict.tolerance_for(metric, settings.DAM_TOLERANCES)))
+    # each curve's own run-to-run noise, from the same passes: what its whole-curve rule is set from
+    for spec in verdict.with_curve_spreads(specs, [measurements for _, measurements in samples]):
+        points.append(Baseline(metric=spec.metric, expected=spec.expected, unit=spec.unit,
+                               higher_is_better=spec.higher_is_better, tolerance_pct=spec.tolerance_pct,
+                               low=spec.low, high=spec.high, spread=spec.spread, samples=spec.samples,
+                               curve_spread_pct=spec.curve_spread_pct,
+                               source=f"learned from {spec.samples} passing inspections"))
     if not points:
         return None
     ids = [pk for pk, _ in samples]
@@ -480,7 +485,7 @@ def baseline_set_band(*, hardware_model: HardwareModel, metric: str, low: float 
             metric=metric, expected=centre, unit=unit, higher_is_better=better,
             tolerance_pct=half / centre * 100, low=low if low is not None else max(0.0, centre - half),
             high=high if high is not None else centre + half, spread=old.spread if old else None,
-            samples=old.samples if old else 0, hand_set=True, source=f"set by {actor}: {reason}"[:200])
+            curve_spread_pct=old.curve_spread_pct if old else None, samples=old.samples if old else 0, hand_set=True, source=f"set by {actor}: {reason}"[:200])
         return _new_version(hardware_model=model, kind=BaselineKind.STAFF, actor=actor, points=list(points.values()),
                             inventory=current.inventory if current else {},
                             source=f"{metric} band set by {actor}: {reason}")

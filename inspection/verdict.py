@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 # Inventory may differ this much from the spec: kernels reserve a little memory, filesystems round sizes.
 INVENTORY_TOLERANCE_PCT = 2.0
@@ -53,6 +53,9 @@ class BaselineSpec:
     high: float | None = None
     spread: float | None = None  # robust sigma of the samples it was learned from
     samples: int = 0
+    # How far the whole curve (its median point) moved from run to run in those samples: robust sigma in % of the
+    # centre (curve_spread_pct). Less than a single point's when the points' noise is their own; None: not learned.
+    curve_spread_pct: float | None = None
 
     @property
     def band(self) -> tuple[float, float]:
@@ -100,9 +103,14 @@ TOLERANCES = {
 }
 FALLBACK_TOLERANCE = Tolerance(sigmas=5, min_pct=15)
 # The whole-curve rule (whole_curve_threshold): only for points learned from this many passing runs, and never
-# tighter than this many robust sigmas of the curve's run-to-run noise.
+# tighter than this many robust sigmas of the curve's run-to-run noise: WHOLE_CURVE_SIGMAS of the whole curve's own
+# (curve_spread_pct), or, for a baseline learned before that was recorded, POINT_NOISE_SIGMAS of its points' typical
+# noise (which also holds each point's own noise, so it overstates the curve's). A healthy run beyond the rule is
+# measured again before it fails (confirm before failing), so the rule can sit closer to the noise than a single
+# run's verdict could: README, "Detection power".
 WHOLE_CURVE_MIN_SAMPLES = 5
-WHOLE_CURVE_SIGMAS = 4.0
+WHOLE_CURVE_SIGMAS = 3.0
+POINT_NOISE_SIGMAS = 4.0
 # A learned band covers the worst value of its healthy samples × WORST_SEEN_MARGIN, but grows to no more than
 # TAIL_COVER_LIMIT × its sigma band (learn_band). Chosen by measure_detection on this machine (README, "Detection
 # power"): 1.25 left the memory curve's first runs failing 1.8 % of healthy machines, 1.5 took that to 0.6 % and kept
@@ -155,6 +163,31 @@ def learn_band(metric: str, values: list[float], *, unit: str, higher_is_better:
     return BaselineSpec(metric=metric, expected=centre, unit=unit, higher_is_better=higher_is_better,
                         tolerance_pct=half / centre * 100 if centre else 0.0, low=max(0.0, centre - half),
                         high=centre + half, spread=spread, samples=len(values))
+
+
+def with_curve_spreads(specs: list[BaselineSpec], runs: list[dict]) -> list[BaselineSpec]:
+    """The learned points, each with its curve's curve_spread_pct learned from the same runs."""
+    by_curve: dict[str, list[BaselineSpec]] = {}
+    for spec in specs:
+        by_curve.setdefault(curve_of(spec.metric), []).append(spec)
+    spreads = {curve: curve_spread_pct(group, runs) for curve, group in by_curve.items()}
+    return [replace(spec, curve_spread_pct=spreads[curve_of(spec.metric)]) for spec in specs]
+
+
+def curve_spread_pct(specs: list[BaselineSpec], runs: list[dict]) -> float | None:
+    """How far a whole curve moves from run to run: the robust sigma, in % of the centre, of each run's median
+    point deviation from the learned centres (the statistic the whole-curve rule judges). The runs that measured
+    every point of the curve count; None with fewer than WHOLE_CURVE_MIN_SAMPLES of them."""
+    if not specs or any(not s.expected for s in specs):
+        return None
+    wholes = []
+    for run in runs:
+        values = [run.get(s.metric) for s in specs]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            wholes.append(statistics.median(100 * (v - s.expected) / s.expected for v, s in zip(values, specs)))
+    if len(wholes) < WHOLE_CURVE_MIN_SAMPLES:
+        return None
+    return robust_centre_and_spread(wholes)[1]
 
 
 # Names of points, in words ---------------------------------------------------------------------------------
@@ -380,15 +413,24 @@ def whole_curve_threshold(specs: list[BaselineSpec], tolerance: Tolerance) -> fl
     Only a learned baseline knows how much a healthy machine's curve moves as a whole from run to run (a busy
     hypervisor slows every point of a disk curve at once), so only learned points (WHOLE_CURVE_MIN_SAMPLES or more,
     with their spread) get the rule; a seeded or hand-set band is judged point by point. The threshold is at least
-    WHOLE_CURVE_SIGMAS times the curve's typical robust sigma, so that run-to-run noise does not fail a healthy
-    machine.
+    WHOLE_CURVE_SIGMAS times the curve's own run-to-run noise (curve_noise_pct), so that noise alone rarely fails
+    a healthy machine's first run, and its repeats almost never.
     """
     if tolerance.curve_pct is None or not specs:
         return None
     if any(s.spread is None or s.samples < WHOLE_CURVE_MIN_SAMPLES or not s.expected for s in specs):
         return None
-    noise_pct = statistics.median(100 * s.spread / s.expected for s in specs)
-    return max(tolerance.curve_pct, WHOLE_CURVE_SIGMAS * noise_pct)
+    noise_pct, sigmas = curve_noise_pct(specs)
+    return max(tolerance.curve_pct, sigmas * noise_pct)
+
+
+def curve_noise_pct(specs: list[BaselineSpec]) -> tuple[float, float]:
+    """The whole curve's run-to-run noise in % (its learned curve_spread_pct; for an older baseline, its points'
+    median robust CV), and how many of those sigmas the whole-curve rule keeps from the centre."""
+    learned = [s.curve_spread_pct for s in specs if s.curve_spread_pct is not None]
+    if len(learned) == len(specs):
+        return statistics.median(learned), WHOLE_CURVE_SIGMAS
+    return statistics.median(100 * s.spread / s.expected for s in specs), POINT_NOISE_SIGMAS
 
 
 def curve_check(curve: str, points: list[tuple[str, float | None, BaselineSpec]], *, model_name: str,
@@ -566,15 +608,13 @@ def detectable_pct(spec: BaselineSpec) -> float | None:
 
 def curve_detectable_pct(specs: list[BaselineSpec], tolerance: Tolerance) -> float | None:
     """The smallest degradation of a whole curve caught with ≥ 99 % probability: its most sensitive point's (any
-    failing point fails the curve), or the whole-curve rule's (threshold + Z99 sigmas of the curve's median noise),
-    whichever is smaller. The points of a curve move together on a busy host, so the curve's noise is not
-    divided by its number of points."""
+    failing point fails the curve), or the whole-curve rule's (threshold + Z99 sigmas of the whole curve's
+    run-to-run noise), whichever is smaller."""
     points = [d for d in (detectable_pct(s) for s in specs) if d is not None]
     if not points:
         return None
     best = min(points)
     threshold = whole_curve_threshold(specs, tolerance)
     if threshold is not None and len(specs) >= 3:
-        noise_pct = statistics.median(100 * s.spread / s.expected for s in specs)
-        best = min(best, threshold + Z99 * noise_pct)
+        best = min(best, threshold + Z99 * curve_noise_pct(specs)[0])
     return best

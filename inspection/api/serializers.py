@@ -236,7 +236,7 @@ class BaselinePointSerializer(serializers.ModelSerializer):
     class Meta:
         model = Baseline
         fields = ["metric", "unit", "higher_is_better", "expected", "low", "high", "limit", "tolerance_pct", "spread",
-                  "samples", "hand_set", "source", "detectable_pct"]
+                  "curve_spread_pct", "samples", "hand_set", "source", "detectable_pct"]
 
     def get_limit(self, point) -> float:
         return point.limit()

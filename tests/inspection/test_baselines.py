@@ -70,6 +70,9 @@ def test_a_baseline_is_learned_once_enough_inspections_passed(asset, hardware_mo
     assert point.expected == pytest.approx(2000.0)
     assert point.spread == pytest.approx(1.4826 * 20.0)
     assert point.samples == 5 and point.low < 1980.0 and point.high > 2020.0
+    # and each curve's whole-curve noise: the runs moved every point together by -2 … +2 %, so the curve moved as much
+    curve = version.points.filter(metric__startswith="disk.seq_write")
+    assert curve.count() == 2 and all(p.curve_spread_pct == pytest.approx(1.4826) for p in curve)
     assert version.inventory == {}  # healthy_report sends no physical core count
 
 
@@ -212,6 +215,7 @@ def test_everyone_reads_the_versions_with_their_points(api, learned):
     assert (version["number"], version["kind"], version["current"], version["pinned"]) == (1, "learned", True, False)
     point = next(p for p in version["points"] if p["metric"] == POINT)
     assert point["expected"] == pytest.approx(2000.0) and point["limit"] == pytest.approx(point["low"])
+    assert point["curve_spread_pct"] == 0.0  # five identical passes
     assert assert_ok(api("viewer").get(f"{BASELINES}?hardware_model=other"))["results"] == []
 
 

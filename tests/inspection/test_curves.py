@@ -133,6 +133,61 @@ def test_a_noisy_curve_may_move_more_as_a_whole():
     assert check.passed
 
 
+def _runs(points: list[str], moves: list[list[float]]) -> list[dict]:
+    """One run per row of `moves`: each point's value, 1000 MB/s moved by that many %."""
+    return [{f"memory.copy_mb_per_s[{p}]": 1000.0 * (1 + m / 100) for p, m in zip(points, row)} for row in moves]
+
+
+def test_a_curve_whose_points_move_on_their_own_learns_a_smaller_whole_curve_noise():
+    # given passing runs of a four-point memory curve: in each, one point is 12 % off (its own noise), the rest steady
+    points = ["16KiB", "1MiB", "16MiB", "64MiB"]
+    moves = [[12 if i == (run % 4) else 0 for i in range(4)] for run in range(8)]
+    moves += [[-12 if i == (run % 4) else 1 for i in range(4)] for run in range(8)]
+    runs = _runs(points, moves)
+    specs = detection.learn(runs, sorted(runs[0]), None)
+
+    # then the whole curve learns how far its median point moved (about 1 %), far less than a point's own 6-12 %
+    assert all(s.curve_spread_pct == pytest.approx(1.4826 * 0.5, rel=0.01) for s in specs)
+    # and the whole-curve rule sits WHOLE_CURVE_SIGMAS of that away, or at the curve's own floor (memory: 8 %)
+    tolerance = verdict.tolerance_for("memory.copy_mb_per_s")
+    assert verdict.whole_curve_threshold(specs, tolerance) == tolerance.curve_pct == 8
+    # so a whole curve 10 % slower fails, though each point stays inside its band
+    [check] = performance_checks(baselines=specs, measurements={s.metric: s.expected * 0.9 for s in specs},
+                                 model_name="r650")
+    assert not check.passed and all(p["passed"] for p in check.points)
+    assert "across the whole curve" in check.detail
+
+
+def test_a_curve_whose_points_move_together_learns_their_whole_noise():
+    # given passing runs in which every point of the curve moves together, by -6 … +6 %
+    points = ["16KiB", "1MiB", "16MiB"]
+    runs = _runs(points, [[m] * 3 for m in (-6, -4, -2, 0, 0, 0, 2, 4, 6)])
+    specs = detection.learn(runs, sorted(runs[0]), None)
+
+    # then the whole curve is as noisy as its points, and the rule is WHOLE_CURVE_SIGMAS of that
+    sigma = specs[0].curve_spread_pct
+    assert sigma == pytest.approx(1.4826 * 2, rel=0.02)
+    assert verdict.whole_curve_threshold(specs, verdict.tolerance_for("memory.copy_mb_per_s")) == pytest.approx(
+        verdict.WHOLE_CURVE_SIGMAS * sigma)
+    # and what the baseline can see says so: the rule's threshold plus Z99 of that noise
+    assert verdict.curve_detectable_pct(specs, verdict.tolerance_for("memory.copy_mb_per_s")) == pytest.approx(
+        (verdict.WHOLE_CURVE_SIGMAS + verdict.Z99) * sigma)
+
+
+def test_too_few_runs_with_the_whole_curve_learn_no_whole_curve_noise():
+    # given seven passing runs, only four of which measured both points of the curve
+    both = _runs(["16KiB", "1MiB"], [[0, 0], [1, 1], [-1, -1], [2, 2]])
+    runs = both + [{"memory.copy_mb_per_s[16KiB]": 1000.0}] * 3
+    specs = detection.learn(both, sorted(both[0]), None)
+
+    # then the whole curve's noise is not learned (fewer than WHOLE_CURVE_MIN_SAMPLES runs saw it whole)
+    assert verdict.WHOLE_CURVE_MIN_SAMPLES == 5
+    assert verdict.curve_spread_pct(specs, runs) is None
+    assert {s.curve_spread_pct for s in verdict.with_curve_spreads(specs, runs)} == {None}
+    # and with one more whole run it is
+    assert verdict.curve_spread_pct(specs, runs + _runs(["16KiB", "1MiB"], [[0, 0]])) is not None
+
+
 def test_a_seeded_baseline_is_judged_point_by_point():
     # given a reference seed (three runs: too few to know the curve's run-to-run noise)
     seed = [BaselineSpec(metric=f"disk.seq_write_mb_per_s[{b}]", expected=1000.0, unit="MB/s", tolerance_pct=60,

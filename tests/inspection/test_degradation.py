@@ -97,6 +97,7 @@ def test_a_disk_held_to_half_its_throughput_fails_the_disk_check(tmp_path):
         unit, better = ("ms", False) if verdict.curve_of(key).endswith("_ms") else ("MB/s", True)
         specs.append(verdict.learn_band(key, [r[key] for r in healthy], unit=unit, higher_is_better=better,
                                         tolerance=verdict.tolerance_for(key)))
+    specs = verdict.with_curve_spreads(specs, healthy)
 
     # when this process's disk is throttled to half of what a curve moved: the throttle holds the cgroup's bytes/s
     # and I/Os per second over all of a curve's points together (they interleave), so half of both aggregates
